@@ -1,0 +1,84 @@
+// EVTX throughput: clk-support's streaming reader (dist/) vs libevtx's `evtxexport -f xml`, same file,
+// same run. Builds a >= 200 MB file from real chunks of the shared corpus (../shared next to the repo).
+// Usage: node bench/run.mjs evtx   (build first: npm run build)
+import { existsSync, mkdirSync, openSync, closeSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = dirname(here);
+const corpus = join(repo, '..', 'shared', 'fixtures', 'evtx');
+const maker = join(repo, '..', 'shared', 'tools', 'make_synthetic.py');
+const dist = join(repo, 'dist', 'logs', 'evtx', 'index.js');
+const out = join(here, 'out');
+const big = join(out, 'big.evtx');
+const CHUNKS = Number(process.env.EVTX_BENCH_CHUNKS ?? 3300); // 3300 x 64 KiB + 4 KiB = 216 MB
+
+// Real files that both reference tools parse cleanly (so evtxexport does not stop early).
+const SOURCES = [
+  'NickSmet+ts-evtx/test/fixtures/Security.evtx',
+  'NickSmet+ts-evtx/test/fixtures/System.evtx',
+  'NickSmet+ts-evtx/test/fixtures/Application.evtx',
+  'log2timeline+plaso/test_data/evtx/System.evtx',
+  'omerbenamram+evtx/samples/security.evtx',
+  'omerbenamram+evtx/samples/sysmon.evtx',
+  'omerbenamram+evtx/samples/Security_with_size_t.evtx',
+  'omerbenamram+evtx/samples/sample-with-irregular-bool-values.evtx',
+  'omerbenamram+evtx/samples/E_Windows_system32_winevt_logs_Microsoft-Windows-Shell-Core%4Operational.evtx',
+  'williballenthin+python-evtx/tests/data/issue_39.evtx',
+];
+
+function skip(msg) {
+  console.log(`evtx bench skipped: ${msg}`);
+  process.exit(0);
+}
+
+if (!existsSync(corpus) || !existsSync(maker)) skip(`shared corpus not found at ${corpus}`);
+if (!existsSync(dist)) skip('dist/ missing: run `npm run build` first');
+
+const expectedSize = 4096 + CHUNKS * 65536;
+if (!existsSync(big) || statSync(big).size !== expectedSize) {
+  mkdirSync(out, { recursive: true });
+  const r = spawnSync('python3', [maker, 'concat', big, String(CHUNKS), ...SOURCES.map((s) => join(corpus, s))], { stdio: 'inherit' });
+  if (r.status !== 0) skip('make_synthetic.py failed');
+}
+const mb = statSync(big).size / 1e6;
+
+// The reader runs in a child so its peak RSS is its own, not this script's.
+const child = `
+const { readEvtx, renderJsonLine } = await import(${JSON.stringify(dist)});
+const t0 = process.hrtime.bigint();
+let records = 0, bytes = 0, ids = 0, warnings = 0;
+for await (const r of readEvtx(${JSON.stringify(big)}, { onWarning: () => warnings++ })) {
+  const s = r.system;
+  ids += s.eventId + s.level + (s.timeCreated ? 1 : 0) + s.provider.length + s.computer.length;
+  bytes += renderJsonLine(r).length; // rendered to a null sink: comparable work to evtxexport's XML
+  records++;
+}
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(JSON.stringify({ records, secs, bytes, ids, warnings, maxRssKb: process.resourceUsage().maxRSS }));
+`;
+const ours = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', maxBuffer: 1 << 20 });
+if (ours.status !== 0) {
+  console.error(ours.stderr);
+  process.exit(1);
+}
+const r = JSON.parse(ours.stdout.trim().split('\n').pop());
+const oursMBs = mb / r.secs;
+console.log(`file: ${big} (${mb.toFixed(1)} MB, ${CHUNKS} chunks)`);
+console.log(`clk-support readEvtx + renderJsonLine: ${r.records} records in ${r.secs.toFixed(2)} s = ${oursMBs.toFixed(1)} MB/s, peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB, ${r.warnings} warnings`);
+
+const which = spawnSync('sh', ['-c', 'command -v evtxexport'], { encoding: 'utf8' });
+if (which.status !== 0) {
+  console.log('evtxexport not installed (apt-get install libevtx-utils): no ratio');
+  process.exit(0);
+}
+const devNull = openSync('/dev/null', 'w');
+const t0 = process.hrtime.bigint();
+const ee = spawnSync('evtxexport', ['-f', 'xml', big], { stdio: ['ignore', devNull, 'ignore'] });
+const eeSecs = Number(process.hrtime.bigint() - t0) / 1e9;
+closeSync(devNull);
+const eeMBs = mb / eeSecs;
+console.log(`evtxexport -f xml > /dev/null: exit ${ee.status} in ${eeSecs.toFixed(2)} s = ${eeMBs.toFixed(1)} MB/s`);
+console.log(`ratio: ${(oursMBs / eeMBs).toFixed(1)}x evtxexport (goal >= 10x, ~140 MB/s, peak RSS < 150 MB)`);

@@ -1,0 +1,159 @@
+// The farm file (clk-farm.json): what the farm is and how to reach each server.
+// Strict objects everywhere: an unknown key is almost always a typo, and a silently ignored
+// typo in a log path means a bundle without the logs SAP asked for.
+import { z } from 'zod';
+
+export const ROLES = ['application', 'scheduling', 'optimization', 'integration', 'web', 'database'] as const;
+export type Role = (typeof ROLES)[number];
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+const port = z.number().int().min(1).max(65535);
+const positiveMs = z.number().int().positive();
+
+const localTransport = z.strictObject({ type: z.literal('local') });
+
+const shareTransport = z.strictObject({
+  type: z.literal('share'),
+  /** A UNC admin share such as \\APP01\c$, or a mounted path. Relative paths are resolved from the farm file. */
+  root: nonEmpty,
+  /** Further drive letters: { "D": "\\\\APP01\\d$" }. The root serves drive C. */
+  drives: z.record(z.string().regex(/^[A-Za-z]$/, 'must be a single drive letter'), nonEmpty).optional(),
+});
+
+const sshTransport = z.strictObject({
+  type: z.literal('ssh'),
+  host: nonEmpty,
+  port: port.default(22),
+  user: nonEmpty,
+  /** Private key file; if absent the SSH agent (SSH_AUTH_SOCK) is used. */
+  identityFile: nonEmpty.optional(),
+  /** Use the SSH agent even when an identity file is given. */
+  agent: z.boolean().optional(),
+  /** known_hosts file the host key must be listed in (default ~/.ssh/known_hosts). */
+  knownHosts: nonEmpty.optional(),
+});
+
+export const transportSchema = z.discriminatedUnion('type', [localTransport, shareTransport, sshTransport]);
+export type TransportConfig = z.infer<typeof transportSchema>;
+
+const versionSource = z.union([
+  z.strictObject({
+    /** A ClickSoftware binary whose PE version resource carries the version and build. */
+    binary: nonEmpty,
+  }),
+  z.strictObject({
+    /** A text file and a regular expression with named groups `version` and optionally `build`. */
+    file: nonEmpty,
+    pattern: nonEmpty.refine((p) => {
+      try {
+        return new RegExp(p).source.includes('?<version>');
+      } catch {
+        return false;
+      }
+    }, 'must be a valid regular expression with a named group (?<version>...)'),
+  }),
+]);
+
+const logsSchema = z.strictObject({
+  /** Event log channels to collect (Application, System and ClickSoftware's own). */
+  eventLogChannels: z.array(nonEmpty).default(['Application', 'System']),
+  /** Where the .evtx files of those channels live (read directly off Windows). */
+  eventLogDir: nonEmpty.default('C:\\Windows\\System32\\winevt\\Logs'),
+  /** Performance Monitor output folder (.blg and .csv). */
+  perfmonDir: nonEmpty.optional(),
+  /** ClickSoftware Tracer log files, as globs (** and * allowed). */
+  tracerGlobs: z.array(nonEmpty).default([]),
+});
+
+const licenseLocation = z.strictObject({
+  /** The installed license file on this server. */
+  path: nonEmpty,
+  /** A command (run on the server) that makes the vendor's own request file, kept as an opaque attachment. */
+  vendorRequestCommand: nonEmpty.optional(),
+  /** A vendor request file already produced on the server, kept as an opaque attachment. */
+  vendorRequestFile: nonEmpty.optional(),
+});
+
+const endpoint = z.strictObject({ name: nonEmpty, host: nonEmpty, port });
+
+export const serverSchema = z.strictObject({
+  name: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a host name (letters, digits, . _ -)'),
+  role: z.enum(ROLES),
+  platform: z.enum(['windows', 'linux']).default('windows'),
+  transport: transportSchema,
+  /** Where ClickSoftware is installed. */
+  installRoot: nonEmpty,
+  version: versionSource.optional(),
+  logs: logsSchema.default({ eventLogChannels: ['Application', 'System'], eventLogDir: 'C:\\Windows\\System32\\winevt\\Logs', tracerGlobs: [] }),
+  license: licenseLocation.optional(),
+  /** ClickSoftware configuration files to include (redacted) in a bundle, as globs. */
+  configGlobs: z.array(nonEmpty).default([]),
+  /** Windows services that must be running (checked with `sc query`). */
+  services: z.array(nonEmpty).default([]),
+  /** TCP endpoints this server depends on (database, web services). */
+  endpoints: z.array(endpoint).default([]),
+  /** false: a server listed for completeness that is not expected online (not required by license request). */
+  expected: z.boolean().default(true),
+});
+export type ServerConfig = z.infer<typeof serverSchema>;
+
+const trustedKey = z.strictObject({
+  /** The key id a signed response names. */
+  id: nonEmpty,
+  /** Path to an Ed25519 public key (PEM, SPKI), relative to the farm file. */
+  publicKeyFile: nonEmpty,
+});
+
+export const farmSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    formatVersion: z.literal(1),
+    farm: z.strictObject({
+      name: nonEmpty,
+      customerNumber: z.string().regex(/^\d{1,10}$/, 'must be the SAP customer number (digits)'),
+      installationNumber: z.string().regex(/^\d{10}$/, 'must be the 10-digit SAP installation number'),
+      systemId: z.string().regex(/^[A-Z][A-Z0-9]{2}$/, 'must be a 3-character SAP system ID such as FSP'),
+      environment: z.enum(['production', 'test']),
+      product: nonEmpty.default('SAP Field Service / ClickSoftware Service Optimization'),
+    }),
+    settings: z
+      .strictObject({
+        connectTimeoutMs: positiveMs.default(5000),
+        timeoutMs: positiveMs.default(60_000),
+        concurrency: z.number().int().min(1).max(64).default(8),
+        clockDriftWarnMs: positiveMs.default(5000),
+        clockDriftFailMs: positiveMs.default(60_000),
+        licenseExpiryWarnDays: z.number().int().min(0).default(30),
+        /** Fingerprint components that must match for a license to hold (of those recorded). */
+        fingerprintMinMatches: z.number().int().min(1).default(2),
+      })
+      .default({
+        connectTimeoutMs: 5000,
+        timeoutMs: 60_000,
+        concurrency: 8,
+        clockDriftWarnMs: 5000,
+        clockDriftFailMs: 60_000,
+        licenseExpiryWarnDays: 30,
+        fingerprintMinMatches: 2,
+      }),
+    license: z
+      .strictObject({
+        trustedKeys: z.array(trustedKey).default([]),
+        /** Where requests, backups and the apply log are kept on this machine (relative to the farm file). */
+        stateDir: nonEmpty.default('.clk-support'),
+      })
+      .default({ trustedKeys: [], stateDir: '.clk-support' }),
+    servers: z.array(serverSchema).min(1, 'must list at least one server'),
+  })
+  .superRefine((farm, ctx) => {
+    const seen = new Map<string, number>();
+    farm.servers.forEach((s, i) => {
+      const key = s.name.toLowerCase();
+      const prev = seen.get(key);
+      if (prev !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['servers', i, 'name'], message: `duplicates servers[${prev}].name "${s.name}"` });
+      seen.set(key, i);
+    });
+  });
+
+export type FarmFile = z.infer<typeof farmSchema>;

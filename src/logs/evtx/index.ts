@@ -1,0 +1,134 @@
+// Public API of the streaming .evtx reader (used by collect, incident prefill, check and the CLI).
+
+import { readEvtxRecords, type EvtxSource, type EvtxWarning, type ReadOptions } from './reader.js';
+import type { EvtxSystem } from './record.js';
+
+export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
+export type { EvtxSystem } from './record.js';
+
+export interface EvtxRecord {
+  recordId: bigint | number;
+  /** Record header time (when written), not the event time: use system.timeCreated for windows. */
+  writtenTime: Date;
+  system: EvtxSystem;
+  /** EventData Data Name=value (unnamed: Data[0], Data[1]...) and UserData leaf values. */
+  data: Record<string, unknown>;
+  /** Rendered XML of the record, like evtxexport -f xml output. */
+  xml(): string;
+}
+
+/**
+ * Streams the records of an .evtx file (path) or byte stream (any AsyncIterable of buffers, e.g. a
+ * Node Readable from SFTP). Only one 64 KiB chunk is held at a time. Bad data never throws: skipped
+ * pieces are reported through opts.onWarning. Records come in physical order (a wrapped log's
+ * oldest chunk can be mid-file), so sort or use min/max of system.timeCreated.
+ */
+export function readEvtx(source: EvtxSource, opts?: ReadOptions): AsyncGenerator<EvtxRecord> {
+  return readEvtxRecords(source, opts);
+}
+
+const LEVEL_NAMES: Record<number, string> = {
+  0: 'LogAlways',
+  1: 'Critical',
+  2: 'Error',
+  3: 'Warning',
+  4: 'Information',
+  5: 'Verbose',
+};
+
+export function levelName(level: number): string {
+  return LEVEL_NAMES[level] ?? `Level${level}`;
+}
+
+/** Parses "2", "error", "Error,Warning" or "1,2" into level numbers; undefined for an unknown name. */
+export function parseLevels(spec: string): number[] | undefined {
+  const out: number[] = [];
+  for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (/^\d+$/.test(part)) out.push(Number(part));
+    else {
+      const hit = Object.entries(LEVEL_NAMES).find(([, name]) => name.toLowerCase() === part.toLowerCase());
+      if (!hit) return undefined;
+      out.push(Number(hit[0]));
+    }
+  }
+  return out;
+}
+
+function jsonReplacer(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+/** One JSON object per line: record id, times (ISO), System fields and data. */
+export function renderJsonLine(r: EvtxRecord): string {
+  const s = r.system;
+  const line = {
+      recordId: r.recordId,
+      timeCreated: s.timeCreated && !Number.isNaN(s.timeCreated.getTime()) ? s.timeCreated.toISOString() : null,
+      writtenTime: Number.isNaN(r.writtenTime.getTime()) ? null : r.writtenTime.toISOString(),
+      provider: s.provider,
+      providerGuid: s.providerGuid,
+      eventId: s.eventId,
+      level: s.level,
+      levelName: levelName(s.level),
+      task: s.task,
+      opcode: s.opcode,
+      keywords: s.keywords,
+      computer: s.computer,
+      channel: s.channel,
+      userSid: s.userSid,
+      processId: s.processId,
+      threadId: s.threadId,
+      data: r.data,
+  };
+  // A replacer function makes JSON.stringify several times slower; bigints are rare, so retry only then.
+  try {
+    return JSON.stringify(line);
+  } catch {
+    return JSON.stringify(line, jsonReplacer);
+  }
+}
+
+export interface EvtxStats {
+  records: number;
+  first?: Date;
+  last?: Date;
+  byLevel: Record<string, number>;
+  byProvider: Record<string, number>;
+  warnings: EvtxWarning[];
+  /** Chunks read; skippedChunks counts damaged slots (all-zero preallocated slots are in neither). */
+  chunks: number;
+  skippedChunks: number;
+}
+
+/** Record count, TimeCreated range, counts by level name and provider, and every warning. */
+export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Promise<EvtxStats> {
+  const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0 };
+  let first = Infinity;
+  let last = -Infinity;
+  const it = readEvtxRecords(source, {
+    signal: opts.signal,
+    onWarning: (w) => {
+      stats.warnings.push(w);
+      opts.onWarning?.(w);
+    },
+    onChunk: (index, status) => {
+      if (status === 'ok') stats.chunks++;
+      else if (status === 'bad') stats.skippedChunks++;
+      opts.onChunk?.(index, status);
+    },
+  });
+  for await (const r of it) {
+    stats.records++;
+    const level = levelName(r.system.level);
+    stats.byLevel[level] = (stats.byLevel[level] ?? 0) + 1;
+    stats.byProvider[r.system.provider] = (stats.byProvider[r.system.provider] ?? 0) + 1;
+    const t = r.system.timeCreated?.getTime();
+    if (t !== undefined && !Number.isNaN(t)) {
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+  }
+  if (first !== Infinity) stats.first = new Date(first);
+  if (last !== -Infinity) stats.last = new Date(last);
+  return stats;
+}

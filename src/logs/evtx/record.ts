@@ -1,0 +1,386 @@
+// One event record: System fields are read straight from the template's substitution values (no
+// tree building on the hot path); data and xml() are resolved lazily from the same chunk bytes.
+
+import { type ChunkContext, type Node, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
+import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveNodes } from './resolve.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
+
+export interface EvtxSystem {
+  provider: string;
+  providerGuid?: string;
+  eventId: number;
+  level: number;
+  task?: number;
+  opcode?: number;
+  keywords?: string;
+  timeCreated: Date | undefined;
+  computer: string;
+  channel: string;
+  userSid?: string;
+  processId?: number;
+  threadId?: number;
+}
+
+const enum Field {
+  Provider,
+  ProviderGuid,
+  EventId,
+  Level,
+  Task,
+  Opcode,
+  Keywords,
+  TimeCreated,
+  Computer,
+  Channel,
+  UserSid,
+  ProcessId,
+  ThreadId,
+}
+
+/** Where a System field comes from in a template: a constant text or a substitution index. */
+type Source = { field: Field; text: string; index: -1 } | { field: Field; text: ''; index: number };
+
+function sourceOf(field: Field, nodes: Node[] | undefined): Source | null | undefined {
+  if (nodes === undefined) return undefined; // field absent from the template
+  if (nodes.length === 0) return { field, text: '', index: -1 };
+  if (nodes.length === 1) {
+    const n = nodes[0];
+    if (n.k === NodeKind.Text) return { field, text: n.s, index: -1 };
+    if (n.k === NodeKind.Subst) return { field, text: '', index: n.index };
+  }
+  return null; // mixed content: use the generic path
+}
+
+function findElement(nodes: Node[], name: string): (Node & { k: NodeKind.Element }) | undefined {
+  for (const n of nodes) if (n.k === NodeKind.Element && n.name === name) return n;
+  return undefined;
+}
+
+function attrNodes(el: (Node & { k: NodeKind.Element }) | undefined, name: string): Node[] | undefined {
+  if (!el) return undefined;
+  for (const a of el.attrs) if (a.name === name) return a.value;
+  return undefined;
+}
+
+/** Builds (once per template definition) the list of System field sources, or null if unusual. */
+function systemPlan(def: TemplateDef): Source[] | null {
+  if (def.plan !== undefined) return def.plan as Source[] | null;
+  let plan: Source[] | null = null;
+  const event = findElement(def.nodes, 'Event');
+  const sys = event && findElement(event.children, 'System');
+  if (sys) {
+    const el = (name: string) => findElement(sys.children, name);
+    const provider = el('Provider');
+    const execution = el('Execution');
+    const wanted: [Field, Node[] | undefined][] = [
+      [Field.Provider, attrNodes(provider, 'Name')],
+      [Field.ProviderGuid, attrNodes(provider, 'Guid')],
+      [Field.EventId, el('EventID')?.children],
+      [Field.Level, el('Level')?.children],
+      [Field.Task, el('Task')?.children],
+      [Field.Opcode, el('Opcode')?.children],
+      [Field.Keywords, el('Keywords')?.children],
+      [Field.TimeCreated, attrNodes(el('TimeCreated'), 'SystemTime')],
+      [Field.Computer, el('Computer')?.children],
+      [Field.Channel, el('Channel')?.children],
+      [Field.UserSid, attrNodes(el('Security'), 'UserID')],
+      [Field.ProcessId, attrNodes(execution, 'ProcessID')],
+      [Field.ThreadId, attrNodes(execution, 'ThreadID')],
+    ];
+    plan = [];
+    for (const [field, nodes] of wanted) {
+      const src = sourceOf(field, nodes);
+      if (src === null) {
+        plan = null;
+        break;
+      }
+      if (src) plan.push(src);
+    }
+  }
+  def.plan = plan;
+  return plan;
+}
+
+function toInt(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && v !== '') {
+    const n = v.startsWith('0x') ? parseInt(v, 16) : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function toDate(v: unknown): Date | undefined {
+  if (v instanceof FileTime) return v.toDate();
+  if (typeof v === 'string' && v !== '') {
+    const d = new Date(v.includes('T') || v.endsWith('Z') ? v : v.replace(' ', 'T') + 'Z');
+    return Number.isNaN(d.getTime()) ? undefined : d;
+  }
+  return undefined;
+}
+
+function emptySystem(): EvtxSystem {
+  return { provider: '', eventId: 0, level: 0, timeCreated: undefined, computer: '', channel: '' };
+}
+
+function setField(sys: EvtxSystem, field: Field, v: unknown): void {
+  switch (field) {
+    case Field.Provider:
+      sys.provider = scalarText(v as Scalar);
+      break;
+    case Field.ProviderGuid:
+      if (v !== null && v !== '') sys.providerGuid = scalarText(v as Scalar);
+      break;
+    case Field.EventId:
+      sys.eventId = toInt(v) ?? 0;
+      break;
+    case Field.Level:
+      sys.level = toInt(v) ?? 0;
+      break;
+    case Field.Task:
+      sys.task = toInt(v);
+      break;
+    case Field.Opcode:
+      sys.opcode = toInt(v);
+      break;
+    case Field.Keywords:
+      if (v !== null && v !== '') sys.keywords = scalarText(v as Scalar);
+      break;
+    case Field.TimeCreated:
+      sys.timeCreated = v instanceof Date ? v : toDate(v);
+      break;
+    case Field.Computer:
+      sys.computer = scalarText(v as Scalar);
+      break;
+    case Field.Channel:
+      sys.channel = scalarText(v as Scalar);
+      break;
+    case Field.UserSid:
+      if (v !== null && v !== '') sys.userSid = scalarText(v as Scalar);
+      break;
+    case Field.ProcessId:
+      sys.processId = toInt(v);
+      break;
+    case Field.ThreadId:
+      sys.threadId = toInt(v);
+      break;
+  }
+}
+
+/** Fast path: a record that is a single template instance whose template holds Event/System. */
+function systemFromPlan(inst: TemplateInstance, plan: Source[]): EvtxSystem | null {
+  const sys = emptySystem();
+  const buf = inst.chunk.buf;
+  const count = inst.types.length;
+  for (const src of plan) {
+    if (src.index < 0) {
+      setField(sys, src.field, src.text);
+      continue;
+    }
+    if (src.index >= count) continue;
+    const type = inst.types[src.index];
+    if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
+    const start = inst.starts[src.index];
+    const end = inst.ends[src.index];
+    if (src.field === Field.TimeCreated && type === ValueType.FileTime && end - start >= 8) {
+      sys.timeCreated = readFileTimeDate(buf, start);
+      continue;
+    }
+    setField(sys, src.field, decodeScalar(buf, type, start, end) ?? null);
+  }
+  return sys;
+}
+
+function rootEvent(nodes: XNode[]): XElement | undefined {
+  for (const n of nodes) if (n.t === 'e' && n.name === 'Event') return n;
+  for (const n of nodes) if (n.t === 'e') return n;
+  return undefined;
+}
+
+function systemFromTree(event: XElement | undefined): EvtxSystem {
+  const sys = emptySystem();
+  const s = event && childElement(event, 'System');
+  if (!s) return sys;
+  const text = (name: string) => {
+    const e = childElement(s, name);
+    return e ? elementValue(e) : undefined;
+  };
+  const provider = childElement(s, 'Provider');
+  const execution = childElement(s, 'Execution');
+  setField(sys, Field.Provider, attrValue(provider, 'Name') ?? '');
+  setField(sys, Field.ProviderGuid, attrValue(provider, 'Guid') ?? null);
+  setField(sys, Field.EventId, text('EventID'));
+  setField(sys, Field.Level, text('Level'));
+  if (childElement(s, 'Task')) setField(sys, Field.Task, text('Task'));
+  if (childElement(s, 'Opcode')) setField(sys, Field.Opcode, text('Opcode'));
+  setField(sys, Field.Keywords, text('Keywords') ?? null);
+  setField(sys, Field.TimeCreated, attrValue(childElement(s, 'TimeCreated'), 'SystemTime'));
+  setField(sys, Field.Computer, text('Computer') ?? '');
+  setField(sys, Field.Channel, text('Channel') ?? '');
+  setField(sys, Field.UserSid, attrValue(childElement(s, 'Security'), 'UserID') ?? null);
+  if (execution) {
+    setField(sys, Field.ProcessId, attrValue(execution, 'ProcessID'));
+    setField(sys, Field.ThreadId, attrValue(execution, 'ThreadID'));
+  }
+  return sys;
+}
+
+function dataValue(v: unknown): unknown {
+  return v instanceof FileTime ? v.toString() : v;
+}
+
+/** EventData Data Name=value (unnamed ones as Data[i]) plus leaf values under UserData. */
+function extractData(event: XElement | undefined): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  if (!event) return data;
+  const put = (key: string, v: unknown) => {
+    if (!(key in data)) data[key] = v;
+    else {
+      // Repeated names (array substitutions): keep every value.
+      const cur = data[key];
+      if (Array.isArray(cur)) cur.push(v);
+      else data[key] = [cur, v];
+    }
+  };
+  const eventData = childElement(event, 'EventData');
+  if (eventData) {
+    let unnamed = 0;
+    for (const c of eventData.children) {
+      if (c.t !== 'e') continue;
+      const name = attrValue(c, 'Name');
+      const v = dataValue(elementValue(c));
+      if (name !== undefined) put(name, v);
+      else if (c.name === 'Data') put(`Data[${unnamed++}]`, v);
+      else put(c.name, v);
+    }
+  }
+  const userData = childElement(event, 'UserData');
+  if (userData) {
+    const walk = (e: XElement) => {
+      const kids = e.children.filter((c): c is XElement => c.t === 'e');
+      if (kids.length === 0) {
+        if (e === userData) return;
+        // Leaves carry their value as text, as attributes (CAPI2 EventAuxInfo ProcessName=...), or both.
+        if (e.children.length > 0 || e.attrs.length === 0) put(e.name, dataValue(elementValue(e)));
+        for (const [k, v] of e.attrs) put(k, v);
+        return;
+      }
+      for (const k of kids) walk(k);
+    };
+    walk(userData);
+  }
+  return data;
+}
+
+/** EventData entries of a template: Data name (or Data[i]) and a constant text or substitution index. */
+interface DataPlanEntry {
+  key: string;
+  text: string;
+  index: number;
+}
+
+/** Per template definition: how to read EventData without building a tree; null when unusual. */
+function dataPlan(def: TemplateDef): DataPlanEntry[] | null {
+  if (def.dataPlan !== undefined) return def.dataPlan as DataPlanEntry[] | null;
+  let plan: DataPlanEntry[] | null = null;
+  const event = findElement(def.nodes, 'Event');
+  if (event && !findElement(event.children, 'UserData')) {
+    plan = [];
+    const eventData = findElement(event.children, 'EventData');
+    let unnamed = 0;
+    for (const c of eventData?.children ?? []) {
+      if (c.k !== NodeKind.Element) continue;
+      const nameNodes = attrNodes(c, 'Name');
+      let key: string;
+      if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
+      else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
+      else {
+        plan = null;
+        break;
+      }
+      const src = sourceOf(Field.Provider, c.children);
+      if (!src || c.children.some((n) => n.k === NodeKind.Element)) {
+        plan = null;
+        break;
+      }
+      plan.push({ key, text: src.text, index: src.index });
+    }
+  }
+  def.dataPlan = plan;
+  return plan;
+}
+
+/** Fast path for EventData; null when a value needs the generic tree (arrays, nested BinXml). */
+function dataFromPlan(inst: TemplateInstance, plan: DataPlanEntry[]): Record<string, unknown> | null {
+  const data: Record<string, unknown> = {};
+  const buf = inst.chunk.buf;
+  const count = inst.types.length;
+  for (const e of plan) {
+    if (e.key in data) return null; // repeated names: let the generic path collect arrays
+    if (e.index < 0) {
+      data[e.key] = e.text;
+      continue;
+    }
+    if (e.index >= count) {
+      data[e.key] = '';
+      continue;
+    }
+    const type = inst.types[e.index];
+    if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
+    if (type === ValueType.Null) {
+      data[e.key] = '';
+      continue;
+    }
+    const v = decodeScalar(buf, type, inst.starts[e.index], inst.ends[e.index]);
+    data[e.key] = v === undefined ? '' : dataValue(v);
+  }
+  return data;
+}
+
+export class EvtxRecordImpl {
+  readonly system: EvtxSystem;
+  private tree?: XNode[];
+  private dataCache?: Record<string, unknown>;
+
+  constructor(
+    readonly recordId: bigint | number,
+    readonly writtenTime: Date,
+    private readonly chunk: ChunkContext,
+    private readonly nodes: Node[],
+  ) {
+    const only = nodes.length === 1 && nodes[0].k === NodeKind.Instance ? nodes[0].inst : undefined;
+    const plan = only ? systemPlan(only.def) : null;
+    this.system = (only && plan && systemFromPlan(only, plan)) || systemFromTree(rootEvent(this.resolved()));
+  }
+
+  /** Resolved element tree; throws BinXmlError on malformed nested values. */
+  resolved(): XNode[] {
+    if (!this.tree) this.tree = resolveNodes(this.nodes, null, this.chunk, 0);
+    return this.tree;
+  }
+
+  get data(): Record<string, unknown> {
+    if (!this.dataCache) {
+      const only = this.nodes.length === 1 && this.nodes[0].k === NodeKind.Instance ? this.nodes[0].inst : undefined;
+      const plan = only && dataPlan(only.def);
+      const fast = only && plan ? dataFromPlan(only, plan) : null;
+      if (fast) return (this.dataCache = fast);
+      try {
+        this.dataCache = extractData(rootEvent(this.resolved()));
+      } catch {
+        this.dataCache = {}; // a broken nested value must not break a consumer iterating records
+      }
+    }
+    return this.dataCache;
+  }
+
+  xml(): string {
+    try {
+      return renderXml(this.resolved());
+    } catch (e) {
+      return `<!-- record ${this.recordId}: ${(e as Error).message} -->\n`;
+    }
+  }
+}

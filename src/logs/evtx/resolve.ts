@@ -1,0 +1,185 @@
+// Turns parsed BinXml (template trees + substitution values) into a plain element tree, and renders
+// that tree as XML. Used on demand only (xml(), data, and System fields of unusual records).
+
+import { type ChunkContext, type Node, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
+import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from './values.js';
+
+export interface XElement {
+  t: 'e';
+  name: string;
+  attrs: [string, string][];
+  children: XNode[];
+}
+/** A text value (escaped when rendered). */
+export interface XValue {
+  t: 'v';
+  v: Scalar;
+}
+/** Already-XML text: CDATA sections, processing instructions, unknown entity references. */
+export interface XRaw {
+  t: 'r';
+  s: string;
+}
+export type XNode = XElement | XValue | XRaw;
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+function isNullValue(inst: TemplateInstance | null, index: number): boolean {
+  if (!inst || index >= inst.types.length) return true;
+  return inst.types[index] === ValueType.Null || inst.starts[index] === inst.ends[index];
+}
+
+/** Resolves a node list (of a template definition when `inst` is given, else of a plain stream). */
+export function resolveNodes(nodes: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[] = []): XNode[] {
+  for (const n of nodes) {
+    switch (n.k) {
+      case NodeKind.Element:
+        resolveElement(n, inst, ctx, depth, out);
+        break;
+      case NodeKind.Text:
+        out.push({ t: 'v', v: n.s });
+        break;
+      case NodeKind.Subst:
+        resolveSubst(n.index, inst, ctx, depth, out);
+        break;
+      case NodeKind.CharRef:
+        out.push({ t: 'v', v: String.fromCharCode(n.n) });
+        break;
+      case NodeKind.EntityRef: {
+        const ch = ENTITIES[n.name];
+        out.push(ch !== undefined ? { t: 'v', v: ch } : { t: 'r', s: `&${n.name};` });
+        break;
+      }
+      case NodeKind.CData:
+        out.push({ t: 'r', s: `<![CDATA[${n.s}]]>` });
+        break;
+      case NodeKind.PI:
+        out.push({ t: 'r', s: `<?${n.target}${n.data ? ' ' + n.data : ''}?>` });
+        break;
+      case NodeKind.Instance:
+        resolveNodes(n.inst.def.nodes, n.inst, n.inst.chunk, n.inst.depth, out);
+        break;
+    }
+  }
+  return out;
+}
+
+function resolveSubst(index: number, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[]): void {
+  if (!inst || index >= inst.types.length) return;
+  const type = inst.types[index];
+  const start = inst.starts[index];
+  const end = inst.ends[index];
+  if (type === ValueType.Null) return;
+  if (type === ValueType.BinXml) {
+    // Nested BinXml value (UserData of many events, CAPI2): parse it in the same chunk context.
+    const nested = parseStream(ctx, start, end, depth + 1);
+    resolveNodes(nested, null, ctx, depth + 1, out);
+    return;
+  }
+  if (type & ValueType.ArrayFlag) {
+    const items = decodeArray(ctx.buf, type, start, end);
+    out.push({ t: 'v', v: items.map(scalarText).join(',') });
+    return;
+  }
+  const v = decodeScalar(ctx.buf, type, start, end);
+  out.push({ t: 'v', v: v === undefined ? '' : v });
+}
+
+function attrText(value: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string | undefined {
+  // An optional substitution that is NULL removes the whole attribute (MS-EVEN6 2.2.12).
+  if (value.length === 1 && value[0].k === NodeKind.Subst && value[0].optional && isNullValue(inst, value[0].index)) {
+    return undefined;
+  }
+  let s = '';
+  for (const part of resolveNodes(value, inst, ctx, depth)) {
+    if (part.t === 'v') s += scalarText(part.v);
+    else if (part.t === 'r') s += part.s;
+  }
+  return s;
+}
+
+function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[]): void {
+  const attrs: [string, string][] = [];
+  for (const a of n.attrs) {
+    const text = attrText(a.value, inst, ctx, depth);
+    if (text !== undefined) attrs.push([a.name, text]);
+  }
+  // An element whose only content is an array substitution is repeated once per item.
+  const only = n.children.length === 1 ? n.children[0] : undefined;
+  if (only && only.k === NodeKind.Subst && inst && only.index < inst.types.length && inst.types[only.index] & ValueType.ArrayFlag) {
+    const items = decodeArray(ctx.buf, inst.types[only.index], inst.starts[only.index], inst.ends[only.index]);
+    for (const item of items) out.push({ t: 'e', name: n.name, attrs, children: [{ t: 'v', v: item }] });
+    return;
+  }
+  out.push({ t: 'e', name: n.name, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
+}
+
+export function escapeText(s: string): string {
+  if (!/[&<>]/.test(s)) return s;
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function escapeAttr(s: string): string {
+  if (!/[&<>"]/.test(s)) return s;
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/** Renders like evtxexport: 2-space indentation, double quotes, text-only elements on one line. */
+export function renderXml(nodes: XNode[]): string {
+  const parts: string[] = [];
+  for (const n of nodes) renderNode(n, '', parts);
+  return parts.join('');
+}
+
+function renderNode(n: XNode, indent: string, parts: string[]): void {
+  if (n.t === 'v') {
+    parts.push(escapeText(scalarText(n.v)));
+    return;
+  }
+  if (n.t === 'r') {
+    parts.push(n.s);
+    return;
+  }
+  let open = `${indent}<${n.name}`;
+  for (const [k, v] of n.attrs) open += ` ${k}="${escapeAttr(v)}"`;
+  if (n.children.length === 0) {
+    parts.push(`${open}/>\n`);
+    return;
+  }
+  if (!n.children.some((c) => c.t === 'e')) {
+    parts.push(`${open}>`);
+    for (const c of n.children) renderNode(c, '', parts);
+    parts.push(`</${n.name}>\n`);
+    return;
+  }
+  parts.push(`${open}>\n`);
+  const inner = indent + '  ';
+  for (const c of n.children) {
+    if (c.t === 'e') renderNode(c, inner, parts);
+    else {
+      parts.push(inner);
+      renderNode(c, inner, parts);
+      parts.push('\n');
+    }
+  }
+  parts.push(`${indent}</${n.name}>\n`);
+}
+
+/** Concatenated text of an element's direct text children (typed when it is a single value). */
+export function elementValue(e: XElement): unknown {
+  const texts = e.children.filter((c): c is XValue | XRaw => c.t !== 'e');
+  if (texts.length === 0) return '';
+  if (texts.length === 1 && texts[0].t === 'v') return texts[0].v;
+  return texts.map((c) => (c.t === 'v' ? scalarText(c.v) : c.s)).join('');
+}
+
+export function childElement(e: XElement, name: string): XElement | undefined {
+  for (const c of e.children) if (c.t === 'e' && c.name === name) return c;
+  return undefined;
+}
+
+export function attrValue(e: XElement | undefined, name: string): string | undefined {
+  if (!e) return undefined;
+  for (const [k, v] of e.attrs) if (k === name) return v;
+  return undefined;
+}

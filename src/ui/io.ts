@@ -1,0 +1,275 @@
+// The one place that knows about stdout/stderr, TTYs, colour, spinners, progress bars and prompts.
+// Results go to stdout; messages and progress go to stderr.
+import { Chalk, type ChalkInstance } from 'chalk';
+import ora, { type Ora } from 'ora';
+import cliProgress from 'cli-progress';
+import { MissingInputError } from '../errors.js';
+
+export interface IoOptions {
+  stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
+  stderr?: NodeJS.WriteStream | NodeJS.WritableStream;
+  stdin?: NodeJS.ReadStream | NodeJS.ReadableStream;
+  color?: boolean;
+  verbose?: boolean;
+  quiet?: boolean;
+  /** --no-input: never prompt. */
+  noInput?: boolean;
+  /** --yes: take the default "yes" to confirmations. */
+  yes?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+function isTty(s: unknown): boolean {
+  return Boolean((s as { isTTY?: boolean } | undefined)?.isTTY);
+}
+
+export class Io {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin: NodeJS.ReadableStream;
+  readonly c: ChalkInstance;
+  readonly verbose: boolean;
+  readonly quiet: boolean;
+  readonly yes: boolean;
+  readonly noInput: boolean;
+  /** Animations (spinners, progress bars) only on an interactive stderr outside CI. */
+  readonly animate: boolean;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(opts: IoOptions = {}) {
+    this.env = opts.env ?? process.env;
+    this.stdout = opts.stdout ?? process.stdout;
+    this.stderr = opts.stderr ?? process.stderr;
+    this.stdin = opts.stdin ?? process.stdin;
+    this.verbose = Boolean(opts.verbose);
+    this.quiet = Boolean(opts.quiet);
+    this.yes = Boolean(opts.yes);
+    this.noInput = Boolean(opts.noInput);
+    const noColorEnv = (this.env.NO_COLOR ?? '') !== '' || this.env.FORCE_COLOR === '0';
+    const color = opts.color ?? (!noColorEnv && isTty(this.stderr) && this.env.TERM !== 'dumb');
+    this.c = new Chalk({ level: color ? 1 : 0 });
+    this.animate = color && isTty(this.stderr) && !this.env.CI;
+  }
+
+  get stdoutIsTty(): boolean {
+    return isTty(this.stdout);
+  }
+
+  /** Prompts need a person at both ends and no --no-input. */
+  get canPrompt(): boolean {
+    return !this.noInput && isTty(this.stdin) && isTty(this.stdout) && !this.env.CI;
+  }
+
+  /** A result line on stdout. */
+  out(text = ''): void {
+    this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  json(value: unknown): void {
+    this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+  }
+
+  info(text: string): void {
+    if (!this.quiet) this.stderr.write(`${text}\n`);
+  }
+
+  success(text: string): void {
+    if (!this.quiet) this.stderr.write(`${this.c.green('✔')} ${text}\n`);
+  }
+
+  warn(text: string): void {
+    this.stderr.write(`${this.c.yellow('warning:')} ${text}\n`);
+  }
+
+  error(text: string, hint?: string): void {
+    this.stderr.write(`${this.c.red('error:')} ${text}\n`);
+    if (hint) this.stderr.write(`${this.c.dim('hint:')} ${hint}\n`);
+  }
+
+  debug(text: string): void {
+    if (this.verbose) this.stderr.write(`${this.c.dim(text)}\n`);
+  }
+
+  /** A spinner on a TTY; off a TTY, one plain line at start and one at the end. */
+  spinner(text: string): Spinner {
+    if (this.quiet) return new SilentSpinner();
+    if (!this.animate) return new PlainSpinner(this, text);
+    const s = ora({ text, stream: this.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
+    return new OraSpinner(s);
+  }
+
+  /** A byte progress bar per task on a TTY; nothing off a TTY (the summary tells the story). */
+  progress(): Progress {
+    if (!this.animate || this.quiet) return new SilentProgress();
+    return new BarProgress(this.stderr as NodeJS.WriteStream);
+  }
+
+  async confirm(message: string, opts: { flag: string; default?: boolean }): Promise<boolean> {
+    if (this.yes) return true;
+    if (!this.canPrompt) throw new MissingInputError(`Confirmation ("${message}")`, opts.flag);
+    const { confirm } = await import('@inquirer/prompts');
+    return confirm({ message, default: opts.default ?? false }, { output: this.stderr as NodeJS.WritableStream } as never);
+  }
+
+  async input(message: string, opts: { flag: string; default?: string; required?: boolean }): Promise<string> {
+    if (!this.canPrompt) throw new MissingInputError(message, opts.flag);
+    const { input } = await import('@inquirer/prompts');
+    return input({ message, default: opts.default, required: opts.required });
+  }
+
+  async select<T extends string>(
+    message: string,
+    choices: { value: T; name?: string; description?: string }[],
+    opts: { flag: string; default?: T },
+  ): Promise<T> {
+    if (!this.canPrompt) throw new MissingInputError(message, opts.flag);
+    const { select } = await import('@inquirer/prompts');
+    return select<T>({ message, choices, default: opts.default });
+  }
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  return value;
+}
+
+export interface Spinner {
+  update(text: string): void;
+  succeed(text?: string): void;
+  fail(text?: string): void;
+  warn(text?: string): void;
+  stop(): void;
+}
+
+class SilentSpinner implements Spinner {
+  update(): void {}
+  succeed(): void {}
+  fail(): void {}
+  warn(): void {}
+  stop(): void {}
+}
+
+class PlainSpinner implements Spinner {
+  constructor(
+    private readonly io: Io,
+    private text: string,
+  ) {
+    io.stderr.write(`- ${text}\n`);
+  }
+  update(text: string): void {
+    this.text = text;
+  }
+  succeed(text?: string): void {
+    this.io.stderr.write(`✔ ${text ?? this.text}\n`);
+  }
+  fail(text?: string): void {
+    this.io.stderr.write(`✖ ${text ?? this.text}\n`);
+  }
+  warn(text?: string): void {
+    this.io.stderr.write(`⚠ ${text ?? this.text}\n`);
+  }
+  stop(): void {}
+}
+
+class OraSpinner implements Spinner {
+  constructor(private readonly s: Ora) {}
+  update(text: string): void {
+    this.s.text = text;
+  }
+  succeed(text?: string): void {
+    this.s.succeed(text);
+  }
+  fail(text?: string): void {
+    this.s.fail(text);
+  }
+  warn(text?: string): void {
+    this.s.warn(text);
+  }
+  stop(): void {
+    this.s.stop();
+  }
+}
+
+export interface ProgressTask {
+  /** Set the total when it becomes known (bytes). */
+  setTotal(total: number): void;
+  increment(delta: number): void;
+  done(status?: string): void;
+}
+
+export interface Progress {
+  task(label: string, total: number): ProgressTask;
+  stop(): void;
+}
+
+class SilentProgress implements Progress {
+  task(): ProgressTask {
+    return { setTotal() {}, increment() {}, done() {} };
+  }
+  stop(): void {}
+}
+
+class BarProgress implements Progress {
+  private readonly multi: cliProgress.MultiBar;
+  constructor(stream: NodeJS.WriteStream) {
+    this.multi = new cliProgress.MultiBar(
+      {
+        stream,
+        clearOnComplete: false,
+        hideCursor: true,
+        format: ' {label} |{bar}| {percentage}% {value_h}/{total_h} {status}',
+        formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatBytes(v) : String(v)),
+      },
+      cliProgress.Presets.shades_classic,
+    );
+  }
+  task(label: string, total: number): ProgressTask {
+    const bar = this.multi.create(Math.max(total, 1), 0, {
+      label: label.padEnd(12).slice(0, 12),
+      status: '',
+      value_h: formatBytes(0),
+      total_h: formatBytes(total),
+    });
+    let value = 0;
+    let max = Math.max(total, 1);
+    return {
+      setTotal: (t) => {
+        max = Math.max(t, 1);
+        bar.setTotal(max);
+        bar.update(value, { total_h: formatBytes(t) });
+      },
+      increment: (d) => {
+        value += d;
+        bar.update(Math.min(value, max), { value_h: formatBytes(value) });
+      },
+      done: (status = 'done') => {
+        bar.update(max, { status, value_h: formatBytes(value) });
+        bar.stop();
+      },
+    };
+  }
+  stop(): void {
+    this.multi.stop();
+  }
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '?';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${v} ${units[i]}` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
