@@ -54,7 +54,7 @@ export function parseFarm(text: string, file: string): Farm {
   }
   const parsed = farmSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.slice(0, 20).map((issue) => `  ${file}: ${formatPath(issue.path)}: ${describeIssue(issue)}`);
+    const lines = parsed.error.issues.slice(0, 20).map((issue) => `  ${file}: ${formatPath(issue.path)}: ${describeIssue(issue, valueAt(raw, issue.path))}`);
     const more = parsed.error.issues.length > 20 ? `\n  ... and ${parsed.error.issues.length - 20} more` : '';
     throw new ConfigError(`Invalid farm file (${parsed.error.issues.length} problem${parsed.error.issues.length === 1 ? '' : 's'}):\n${lines.join('\n')}${more}`, {
       code: 'FARM_INVALID',
@@ -93,14 +93,23 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, actual: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (not part of the farm file format)`;
     case 'invalid_type':
-      return issue.input === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(issue.input)}`;
+      return actual === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(actual)}`;
     case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(issue.input)}`;
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${JSON.stringify(actual)}`;
     case 'invalid_union':
       if ((issue as { note?: string }).note === 'No matching discriminator')
         return `"type" must be one of "local", "share", "ssh"`;

@@ -63,6 +63,8 @@ const logsSchema = z.strictObject({
   perfmonDir: nonEmpty.optional(),
   /** ClickSoftware Tracer log files, as globs (** and * allowed). */
   tracerGlobs: z.array(nonEmpty).default([]),
+  /** The UTC offset Tracer lines are written in when they carry none (e.g. "+02:00"); default UTC. */
+  tracerUtcOffset: z.string().regex(/^(Z|UTC|[+-]\d{2}:?\d{2})$/, 'must be Z, UTC or an offset such as +02:00').default('Z'),
 });
 
 const licenseLocation = z.strictObject({
@@ -84,7 +86,12 @@ export const serverSchema = z.strictObject({
   /** Where ClickSoftware is installed. */
   installRoot: nonEmpty,
   version: versionSource.optional(),
-  logs: logsSchema.default({ eventLogChannels: ['Application', 'System'], eventLogDir: 'C:\\Windows\\System32\\winevt\\Logs', tracerGlobs: [] }),
+  logs: logsSchema.default({
+    eventLogChannels: ['Application', 'System'],
+    eventLogDir: 'C:\\Windows\\System32\\winevt\\Logs',
+    tracerGlobs: [],
+    tracerUtcOffset: 'Z',
+  }),
   license: licenseLocation.optional(),
   /** ClickSoftware configuration files to include (redacted) in a bundle, as globs. */
   configGlobs: z.array(nonEmpty).default([]),

@@ -10,7 +10,7 @@ export class BinXmlError extends Error {}
 const MAX_DEPTH = 64; // nested template / BinXml-value levels (crafted input can recurse)
 const MAX_ELEMENT_DEPTH = 512;
 
-export const enum NodeKind {
+export enum NodeKind {
   Element = 1,
   Text = 2,
   Subst = 3,
@@ -77,9 +77,10 @@ export interface TemplateDef {
 export interface TemplateInstance {
   def: TemplateDef;
   chunk: ChunkContext;
-  types: Uint8Array;
-  starts: Uint32Array;
-  ends: Uint32Array;
+  // Plain arrays of small integers: allocating three typed arrays per record cost more than parsing.
+  types: number[];
+  starts: number[];
+  ends: number[];
   depth: number;
 }
 
@@ -259,18 +260,17 @@ export class Parser {
     const def = this.ctx.template(defOff);
     const count = this.u32();
     if (count * 4 > this.end - this.p) throw new BinXmlError(`template instance claims ${count} values`);
-    const types = new Uint8Array(count);
-    const starts = new Uint32Array(count);
-    const ends = new Uint32Array(count);
+    const types: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
     const buf = this.ctx.buf;
     let d = this.p;
     let v = this.p + count * 4;
     for (let i = 0; i < count; i++, d += 4) {
-      const size = buf.readUInt16LE(d);
-      types[i] = buf[d + 2];
-      starts[i] = v;
-      v += size;
-      ends[i] = v;
+      types.push(buf[d + 2]);
+      starts.push(v);
+      v += buf[d] | (buf[d + 1] << 8);
+      ends.push(v);
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record');
     this.p = v;

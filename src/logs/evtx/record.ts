@@ -1,7 +1,7 @@
 // One event record: System fields are read straight from the template's substitution values (no
 // tree building on the hot path); data and xml() are resolved lazily from the same chunk bytes.
 
-import { type ChunkContext, type Node, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
+import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveNodes } from './resolve.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
 
@@ -281,43 +281,67 @@ interface DataPlanEntry {
   index: number;
 }
 
-/** Per template definition: how to read EventData without building a tree; null when unusual. */
-function dataPlan(def: TemplateDef): DataPlanEntry[] | null {
-  if (def.dataPlan !== undefined) return def.dataPlan as DataPlanEntry[] | null;
-  let plan: DataPlanEntry[] | null = null;
-  const event = findElement(def.nodes, 'Event');
-  if (event && !findElement(event.children, 'UserData')) {
-    plan = [];
-    const eventData = findElement(event.children, 'EventData');
-    let unnamed = 0;
-    for (const c of eventData?.children ?? []) {
-      if (c.k !== NodeKind.Element) continue;
-      const nameNodes = attrNodes(c, 'Name');
-      let key: string;
-      if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
-      else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
-      else {
-        plan = null;
-        break;
-      }
-      const src = sourceOf(Field.Provider, c.children);
-      if (!src || c.children.some((n) => n.k === NodeKind.Element)) {
-        plan = null;
-        break;
-      }
-      plan.push({ key, text: src.text, index: src.index });
+/**
+ * How to read EventData of a template without building a tree: either its entries, or the index of
+ * the substitution that carries EventData as a nested BinXml value (the common Security/System
+ * layout: Event = System + %n). null when the generic tree is needed (UserData, mixed content).
+ */
+type DataPlan = { entries: DataPlanEntry[]; nested: -1 } | { entries: null; nested: number } | null;
+
+function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
+  const entries: DataPlanEntry[] = [];
+  let unnamed = 0;
+  for (const c of eventData?.children ?? []) {
+    if (c.k !== NodeKind.Element) return null;
+    const nameNodes = attrNodes(c, 'Name');
+    let key: string;
+    if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
+    else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
+    else return null;
+    const src = sourceOf(Field.Provider, c.children);
+    if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
+    entries.push({ key, text: src.text, index: src.index });
+  }
+  return entries;
+}
+
+function dataPlan(def: TemplateDef): DataPlan {
+  if (def.dataPlan !== undefined) return def.dataPlan as DataPlan;
+  let plan: DataPlan = null;
+  const root = def.nodes.length === 1 && def.nodes[0].k === NodeKind.Element ? def.nodes[0] : undefined;
+  if (root?.name === 'EventData') {
+    const entries = eventDataEntries(root);
+    plan = entries && { entries, nested: -1 };
+  } else if (root?.name === 'Event' && !findElement(root.children, 'UserData')) {
+    const substs = root.children.filter((n) => n.k === NodeKind.Subst);
+    const others = root.children.filter((n) => n.k !== NodeKind.Subst && n.k !== NodeKind.Element);
+    const eventData = findElement(root.children, 'EventData');
+    if (others.length === 0 && substs.length === 0) {
+      const entries = eventDataEntries(eventData);
+      plan = entries && { entries, nested: -1 };
+    } else if (others.length === 0 && substs.length === 1 && !eventData) {
+      plan = { entries: null, nested: (substs[0] as SubstNode).index };
     }
   }
   def.dataPlan = plan;
   return plan;
 }
 
-/** Fast path for EventData; null when a value needs the generic tree (arrays, nested BinXml). */
-function dataFromPlan(inst: TemplateInstance, plan: DataPlanEntry[]): Record<string, unknown> | null {
-  const data: Record<string, unknown> = {};
+/** Fast path for EventData; null when a value needs the generic tree (arrays, UserData, ...). */
+function dataFromInstance(inst: TemplateInstance, depth: number): Record<string, unknown> | null {
+  const plan = dataPlan(inst.def);
+  if (!plan) return null;
   const buf = inst.chunk.buf;
   const count = inst.types.length;
-  for (const e of plan) {
+  if (plan.entries === null) {
+    if (plan.nested >= count || inst.types[plan.nested] === ValueType.Null) return {};
+    if (inst.types[plan.nested] !== ValueType.BinXml || depth > 8) return null;
+    const nodes = parseStream(inst.chunk, inst.starts[plan.nested], inst.ends[plan.nested], depth + 1);
+    if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
+    return dataFromInstance(nodes[0].inst, depth + 1);
+  }
+  const data: Record<string, unknown> = {};
+  for (const e of plan.entries) {
     if (e.key in data) return null; // repeated names: let the generic path collect arrays
     if (e.index < 0) {
       data[e.key] = e.text;
@@ -364,9 +388,12 @@ export class EvtxRecordImpl {
   get data(): Record<string, unknown> {
     if (!this.dataCache) {
       const only = this.nodes.length === 1 && this.nodes[0].k === NodeKind.Instance ? this.nodes[0].inst : undefined;
-      const plan = only && dataPlan(only.def);
-      const fast = only && plan ? dataFromPlan(only, plan) : null;
-      if (fast) return (this.dataCache = fast);
+      try {
+        const fast = only ? dataFromInstance(only, 0) : null;
+        if (fast) return (this.dataCache = fast);
+      } catch {
+        // fall through to the generic path, which reports the same damage as an empty object
+      }
       try {
         this.dataCache = extractData(rootEvent(this.resolved()));
       } catch {

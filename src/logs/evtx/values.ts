@@ -1,7 +1,7 @@
 // Decoding of BinXml substitution values (MS-EVEN6 2.2.12 value types) into JS values and XML text.
 // Every reader is bounds-checked against the given end: values come from untrusted sizes.
 
-export const enum ValueType {
+export enum ValueType {
   Null = 0x00,
   String = 0x01,
   AnsiString = 0x02,
@@ -54,8 +54,29 @@ export function fileTimeToDate(ticks: bigint): Date {
 export function readFileTimeDate(buf: Buffer, off: number): Date {
   const lo = buf.readUInt32LE(off);
   const hi = buf.readUInt32LE(off + 4);
-  const ms = (hi * 4294967296 + lo) / 10000 - 11644473600000;
-  return new Date(Math.floor(ms));
+  // ticks / 10000 split as 2^32 = 429496 * 10000 + 7296 so every partial product stays exact
+  // (hi * 2^32 + lo itself exceeds 2^53 and would round to the wrong millisecond).
+  const ms = hi * 429496 + Math.floor((hi * 7296 + lo) / 10000) - 11644473600000;
+  return new Date(ms);
+}
+
+let isoSecond = NaN;
+let isoPrefix = '';
+
+/**
+ * Date.toISOString() is a slow runtime call; consecutive records are usually in the same second, so
+ * reuse the "YYYY-MM-DDTHH:MM:SS" prefix and only format the milliseconds.
+ */
+export function fastIso(d: Date): string {
+  const ms = d.getTime();
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    const full = d.toISOString();
+    isoSecond = sec;
+    isoPrefix = full.slice(0, full.length - 5);
+  }
+  const frac = ms - sec * 1000;
+  return `${isoPrefix}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }
 
 function pad(n: number, width: number): string {
@@ -223,8 +244,9 @@ export function decodeScalar(buf: Buffer, type: number, start: number, end: numb
     case ValueType.Guid:
       return size >= 16 ? guidString(buf, start) : undefined;
     case ValueType.SizeT:
-      if (size === 4) return `0x${buf.readUInt32LE(start).toString(16).padStart(8, '0')}`;
-      return size >= 8 ? `0x${buf.readBigUInt64LE(start).toString(16).padStart(16, '0')}` : undefined;
+      // Pointer-sized; rendered like the HexInt types (Windows style, no padding).
+      if (size === 4) return `0x${buf.readUInt32LE(start).toString(16)}`;
+      return size >= 8 ? hex64(buf, start) : undefined;
     case ValueType.FileTime:
       return size >= 8 ? new FileTime(buf.readBigUInt64LE(start)) : undefined;
     case ValueType.SystemTime:

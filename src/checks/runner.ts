@@ -1,0 +1,195 @@
+// Runs the selected checks concurrently (bounded), each under its own time limit, and answers the
+// results in a stable order (definition order, then farm order) whatever order they finish in.
+import pLimit from 'p-limit';
+import { InterruptedError, UsageError, errorMessage } from '../errors.js';
+import type { ServerConfig } from '../farm/schema.js';
+import type { CheckContext } from './context.js';
+import type { CheckDef, CheckResult, Outcome, Status, Summary } from './types.js';
+
+export interface Selection {
+  /** Check ids (`server.clock`), result ids (`server.clock[APP01]`) or groups. */
+  only?: readonly string[];
+  skip?: readonly string[];
+  groups?: readonly string[];
+}
+
+/** One thing to run: a global check, or a per-server check for one server. */
+export interface PlannedCheck {
+  def: CheckDef;
+  id: string;
+  server?: ServerConfig;
+}
+
+export function resultId(def: CheckDef, server?: ServerConfig): string {
+  return server ? `${def.id}[${server.name}]` : def.id;
+}
+
+function matches(def: CheckDef, id: string, token: string): boolean {
+  const t = token.toLowerCase();
+  return def.id.toLowerCase() === t || def.group.toLowerCase() === t || id.toLowerCase() === t;
+}
+
+/** Refuse a selector that names nothing: a typo in a CI gate must not silently check less. */
+export function validateSelection(defs: readonly CheckDef[], sel: Selection, serverNames: readonly string[]): void {
+  const groups = [...new Set(defs.map((d) => d.group))];
+  const known = (token: string): boolean => {
+    const t = token.toLowerCase();
+    const m = /^(.+)\[(.+)\]$/.exec(t);
+    if (m) {
+      const def = defs.find((d) => d.id.toLowerCase() === m[1]);
+      return def?.scope === 'server' && (serverNames.length === 0 || serverNames.some((s) => s.toLowerCase() === m[2]));
+    }
+    return defs.some((d) => d.id.toLowerCase() === t) || groups.some((g) => g.toLowerCase() === t);
+  };
+  for (const [flag, tokens] of [['--only', sel.only], ['--skip', sel.skip]] as const) {
+    const unknown = (tokens ?? []).filter((t) => !known(t));
+    if (unknown.length)
+      throw new UsageError(`${flag}: unknown check or group ${unknown.map((u) => `"${u}"`).join(', ')}`, {
+        code: 'CHECK_UNKNOWN',
+        hint: `run "clk-support check --list" for the ids; groups: ${groups.join(', ')}`,
+      });
+  }
+  const badGroups = (sel.groups ?? []).filter((g) => !groups.some((x) => x.toLowerCase() === g.toLowerCase()));
+  if (badGroups.length)
+    throw new UsageError(`--group: unknown group ${badGroups.map((g) => `"${g}"`).join(', ')}`, {
+      code: 'CHECK_UNKNOWN',
+      hint: `groups: ${groups.join(', ')}`,
+    });
+}
+
+/** Expand per-server checks over the servers and apply --only / --skip / --group. */
+export function planChecks(defs: readonly CheckDef[], servers: readonly ServerConfig[], sel: Selection = {}): PlannedCheck[] {
+  const planned: PlannedCheck[] = [];
+  for (const def of defs) {
+    if (sel.groups?.length && !sel.groups.some((g) => g.toLowerCase() === def.group.toLowerCase())) continue;
+    // With no farm, a per-server check still appears once, to say why it was not run.
+    const targets: (ServerConfig | undefined)[] = def.scope === 'server' && servers.length ? [...servers] : [undefined];
+    for (const server of targets) {
+      const id = resultId(def, server);
+      if (sel.only?.length && !sel.only.some((t) => matches(def, id, t))) continue;
+      if (sel.skip?.some((t) => matches(def, id, t))) continue;
+      planned.push({ def, id, server });
+    }
+  }
+  return planned;
+}
+
+export interface RunOptions {
+  concurrency?: number;
+  signal?: AbortSignal;
+  /** Replaces every check's own time limit. */
+  timeoutMs?: number;
+  onResult?: (r: CheckResult, done: number, total: number) => void;
+}
+
+export async function runChecks(ctx: CheckContext, planned: readonly PlannedCheck[], opts: RunOptions = {}): Promise<CheckResult[]> {
+  const limit = pLimit(Math.max(1, opts.concurrency ?? 8));
+  let done = 0;
+  const results = await Promise.all(
+    planned.map((p) =>
+      limit(async () => {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? new InterruptedError();
+        const r = await runOne(ctx, p, opts);
+        opts.onResult?.(r, ++done, planned.length);
+        return r;
+      }),
+    ),
+  );
+  return results;
+}
+
+function notApplicable(ctx: CheckContext, p: PlannedCheck): string | undefined {
+  const { def, server } = p;
+  if (def.scope === 'global') {
+    const a = def.applies?.(ctx);
+    return a === true || a === undefined ? undefined : a;
+  }
+  if (!server) return ctx.farm ? 'the farm lists no servers to check' : 'the farm file is not valid (see farm.valid)';
+  const to = def.appliesTo;
+  if (to?.roles && !to.roles.includes(server.role)) return `applies to ${to.roles.join('/')} servers; ${server.name} is ${server.role}`;
+  if (to?.platforms && !to.platforms.includes(server.platform)) return `applies to ${to.platforms.join('/')} servers; ${server.name} runs ${server.platform}`;
+  if (to?.transports && !to.transports.includes(server.transport.type))
+    return `applies to servers reached by ${to.transports.join('/')}; ${server.name} is reached by ${server.transport.type}`;
+  const a = def.applies?.(ctx, server);
+  return a === true || a === undefined ? undefined : a;
+}
+
+async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Promise<CheckResult> {
+  const { def, server } = p;
+  const base = { id: p.id, check: def.id, server: server?.name, group: def.group, title: def.title, severity: def.severity };
+  const started = Date.now();
+  const finish = (status: Status, message: string, details: string[] = [], hint?: string): CheckResult => ({
+    ...base,
+    status,
+    message,
+    details,
+    hint: status === 'pass' || status === 'skip' ? undefined : hint ?? def.hint,
+    durationMs: Date.now() - started,
+  });
+
+  let reason: string | undefined;
+  try {
+    reason = notApplicable(ctx, p);
+  } catch (err) {
+    return finish('error', `could not decide whether the check applies: ${errorMessage(err)}`);
+  }
+  if (reason !== undefined) return finish('skip', reason);
+
+  const timeoutMs = opts.timeoutMs ?? (typeof def.timeoutMs === 'function' ? def.timeoutMs(ctx) : def.timeoutMs);
+  const timeout = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout.signal]) : timeout.signal;
+  let timer: NodeJS.Timeout | undefined;
+  // The race makes the limit hold even for a check that ignores its signal.
+  const expired = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => {
+      timeout.abort(new Error(`timed out after ${timeoutMs} ms`));
+      resolve('timeout');
+    }, timeoutMs);
+  });
+  let onAbort: (() => void) | undefined;
+  const interrupted = new Promise<'interrupted'>((resolve) => {
+    onAbort = () => resolve('interrupted');
+    if (opts.signal?.aborted) onAbort();
+    else opts.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const work = (async (): Promise<Outcome> => (def.scope === 'global' ? def.run(ctx, signal) : def.run(ctx, server!, signal)))();
+    const outcome = await Promise.race([work, expired, interrupted]);
+    if (outcome === 'interrupted') throw opts.signal?.reason ?? new InterruptedError();
+    if (outcome === 'timeout') return finish('timeout', `no answer within ${timeoutMs} ms`, [], `${def.hint}; raise the limit with --timeout if the server is merely slow`);
+    let status: Status = outcome.status;
+    // A warning-severity check never blocks: its failure is reported as a warning.
+    if (status === 'fail' && def.severity === 'warning') status = 'warn';
+    return finish(status, outcome.message, outcome.details ?? [], outcome.hint);
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? new InterruptedError();
+    if (timeout.signal.aborted) return finish('timeout', `no answer within ${timeoutMs} ms`);
+    return finish('error', `the check itself failed: ${errorMessage(err)}`, [], 'this is a bug in clk-support or an unexpected environment; run with --verbose and report it');
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Whether one result makes the run fail. */
+export function isFailing(r: CheckResult, strict: boolean): boolean {
+  if (r.status === 'fail') return true;
+  if (r.status === 'error' || r.status === 'timeout') return strict || r.severity === 'error';
+  if (r.status === 'warn') return strict;
+  return false;
+}
+
+export function summarize(results: readonly CheckResult[], strict: boolean, durationMs: number): Summary {
+  const count = (s: Status) => results.filter((r) => r.status === s).length;
+  return {
+    total: results.length,
+    pass: count('pass'),
+    warn: count('warn'),
+    fail: count('fail'),
+    skip: count('skip'),
+    error: count('error'),
+    timeout: count('timeout'),
+    durationMs,
+    failed: results.some((r) => isFailing(r, strict)),
+  };
+}

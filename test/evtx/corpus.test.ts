@@ -1,0 +1,179 @@
+// Parity over the shared research corpus (../shared/fixtures/evtx): record counts against the two
+// reference tools (expected-counts.csv) and rendered fields against `evtxexport -f xml`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { scalarText, type Scalar } from '../../src/logs/evtx/values.js';
+import { corpus, corpusPresent, corpusRelative, evtxexportEvents, evtxexportPresent, listEvtx, readAll } from './helpers.js';
+
+/**
+ * Files where evtxexport and python-evtx disagree, fail, or are known to be wrong. Expected counts
+ * come from the Rust evtx crate's tests (SOURCES.txt notes) or, where it has none, from the framing
+ * count in structure.csv; the reason says which.
+ */
+const EXCEPTIONS: Record<string, { count: number; reason: string }> = {
+  'Yamato-Security+hayabusa-sample-evtx/EVTX-to-MITRE-Attack/Antivirus/ID1151-Defender health status.evtx': {
+    count: 455,
+    reason: 'both tools fail on the first format-3.2 Defender record (value text in an attribute); no Rust expectation, 455 = framed records in structure.csv',
+  },
+  'log2timeline+plaso/test_data/evtx/System2.evtx': {
+    count: 283,
+    reason: 'truncated file (200,000 bytes): both tools drop the partial last chunk (194); its 89 complete records are read too (framed_records = 283), with a truncation warning',
+  },
+  'omerbenamram+evtx/samples/2-vss_0-Microsoft-Windows-RemoteDesktopServices-RdpCoreTS%4Operational.evtx': {
+    count: 1910,
+    reason: 'python-evtx dies on a UTF-16 decode error (95); Rust test: 1910 ok + 4 errors, = evtxexport',
+  },
+  'omerbenamram+evtx/samples/2-vss_0-Microsoft-Windows-TerminalServices-RemoteConnectionManager%4Operational.evtx': {
+    count: 1774,
+    reason: 'python-evtx overruns (188); Rust test "bad checksum 2": 1774 ok + 2 errors, = evtxexport',
+  },
+  'omerbenamram+evtx/samples/E_ShadowCopy6_windows_system32_winevt_logs_Microsoft-Windows-CAPI2%4Operational.evtx': {
+    count: 459,
+    reason: 'evtxexport stops at the first entity reference in an attribute (89), python-evtx fails (0); Rust issue #65: 459',
+  },
+  'omerbenamram+evtx/samples/E_Windows_system32_winevt_logs_Microsoft-Windows-CAPI2%4Operational.evtx': {
+    count: 340,
+    reason: 'evtxexport stops at the first entity reference in an attribute (24), python-evtx fails (0); Rust test: 340',
+  },
+  'omerbenamram+evtx/samples/MSExchange_Management_wec.evtx': {
+    count: 1,
+    reason: 'both tools fail on the forwarded (WEC) record; Rust issue #201 sample, 1 framed record',
+  },
+  'omerbenamram+evtx/samples/Microsoft-Windows-HelloForBusiness%4Operational.evtx': {
+    count: 6,
+    reason: 'evtxexport rejects the torn last record (zeroed size copy, 5); python-evtx and the Rust test: 6',
+  },
+  'omerbenamram+evtx/samples/Microsoft-Windows-LanguagePackSetup%4Operational.evtx': {
+    count: 17,
+    reason: 'evtxexport rejects the torn record 17 (zeroed size copy) and python-evtx crashes on it (exit 1 after 16); Rust test: 17 ok',
+  },
+  'omerbenamram+evtx/samples/sample_with_a_bad_chunk_magic.evtx': {
+    count: 270,
+    reason: 'evtxexport rejects 3 torn records (zeroed size copies, 267); python-evtx and the Rust test: 270 ok (+2 bad-magic chunks reported)',
+  },
+  'williballenthin+python-evtx/tests/data/dns_log_malformed.evtx': {
+    count: 5,
+    reason: 'python-evtx fails on an ASCII decode (1); evtxexport 5 = framed records',
+  },
+  'williballenthin+python-evtx/tests/data/issue_43.evtx': {
+    count: 1730,
+    reason: 'python-evtx fails on a UTF-16 surrogate (507); evtxexport 1730 = framed records',
+  },
+};
+
+function expectedCounts(): Map<string, { evtxexport: number; python: number }> {
+  const map = new Map<string, { evtxexport: number; python: number }>();
+  const lines = readFileSync(join(corpus, 'expected-counts.csv'), 'utf8').trim().split('\n').slice(1);
+  for (const line of lines) {
+    const m = line.match(/^"(.*)",(\d+),(\d+)$/);
+    if (m) map.set(m[1], { evtxexport: Number(m[2]), python: Number(m[3]) });
+  }
+  return map;
+}
+
+const MISSING = `shared corpus missing: ${corpus} (expected ../shared/fixtures/evtx next to the repository)`;
+
+describe('evtx corpus: record counts', () => {
+  if (!corpusPresent) {
+    it.skip(MISSING, () => {});
+    return;
+  }
+  const counts = expectedCounts();
+  const files = listEvtx(corpus);
+
+  it('has an expectation for every .evtx in the corpus', () => {
+    const missing = files.map(corpusRelative).filter((f) => !counts.has(f) && !EXCEPTIONS[f]);
+    expect(missing).toEqual([]);
+  });
+
+  it.each(files.map((f) => [corpusRelative(f), f]))('%s', async (rel, file) => {
+    const exception = EXCEPTIONS[rel];
+    const row = counts.get(rel);
+    if (!exception && row) expect(row.evtxexport, 'tools disagree: add an EXCEPTIONS entry').toBe(row.python);
+    const expected = exception ? exception.count : row!.evtxexport;
+    const { records } = await readAll(file);
+    expect(records.length, exception?.reason).toBe(expected);
+    // Every record must render without throwing (lazy parts included).
+    for (const r of records) {
+      expect(typeof r.xml()).toBe('string');
+      expect(typeof r.data).toBe('object');
+    }
+  });
+});
+
+const NUMBER = /^(0x[0-9a-f]+|-?\d+)$/i;
+
+/**
+ * Values compare as text, allowing for evtxexport's own formatting: it zero-pads hex numbers, prints
+ * size_t in decimal, upper-cases GUIDs, trims whitespace-only strings, and prints negative Int32
+ * values wrongly (e.g. 0x80070002 as -458754 where Windows shows -2147024894), so negative numbers
+ * are not compared.
+ */
+function sameValue(ours: unknown, theirs: string): boolean {
+  const text = scalarText(ours as Scalar);
+  if (text === theirs || text.trim() === theirs.trim()) return true;
+  if (NUMBER.test(text) && NUMBER.test(theirs)) {
+    if (text.startsWith('-') || theirs.startsWith('-')) return true;
+    return BigInt(text) === BigInt(theirs);
+  }
+  if (text.toLowerCase() === theirs.toLowerCase()) return true;
+  // evtxexport prints FILETIME values with 9 fractional digits, we print 7 like Windows.
+  if (/^\d{4}-\d\d-\d\dT[\d:.]+Z$/.test(text) && theirs.startsWith(text.slice(0, -1))) return true;
+  return false;
+}
+
+describe('evtx corpus: fields against evtxexport -f xml', () => {
+  if (!corpusPresent) {
+    it.skip(MISSING, () => {});
+    return;
+  }
+  if (!evtxexportPresent) {
+    it.skip('evtxexport not installed (apt-get install libevtx-utils): field comparison skipped', () => {});
+    return;
+  }
+  const files = listEvtx(corpus);
+
+  it.each(files.map((f) => [corpusRelative(f), f]))('%s', async (_rel, file) => {
+    const theirs = evtxexportEvents(file);
+    if (theirs.length === 0) return; // evtxexport cannot read this file at all (see EXCEPTIONS)
+    const { records } = await readAll(file);
+    const byId = new Map(records.map((r) => [Number(r.recordId), r]));
+    const xmlIds = new Map<number, (typeof records)[number]>();
+    const step = Math.max(1, Math.floor(theirs.length / 150)); // a sample keeps the run short
+    let compared = 0;
+    const mismatches: string[] = [];
+    for (let i = 0; i < theirs.length; i += step) {
+      const t = theirs[i];
+      // Filtered/re-exported logs carry an XML EventRecordID different from the record header id.
+      let r = byId.get(t.recordId);
+      if (!r || Number(r.recordId) !== t.recordId || xmlIds.size > 0) {
+        if (xmlIds.size === 0) for (const x of records) xmlIds.set(Number(x.xml().match(/<EventRecordID>(\d+)</)?.[1]), x);
+        r = xmlIds.get(t.recordId);
+      }
+      expect(r, `record ${t.recordId} missing`).toBeDefined();
+      if (!r) continue;
+      compared++;
+      const s = r.system;
+      const where = `record ${t.recordId}`;
+      if (s.eventId !== t.eventId) mismatches.push(`${where} EventID ${s.eventId} vs ${t.eventId}`);
+      if (s.provider !== t.provider) mismatches.push(`${where} Provider ${s.provider} vs ${t.provider}`);
+      if (s.computer !== t.computer) mismatches.push(`${where} Computer ${s.computer} vs ${t.computer}`);
+      // Compare TimeCreated at millisecond precision (evtxexport prints 9 digits).
+      const ms = t.timeCreated.match(/^(.*T\d\d:\d\d:\d\d)(?:\.(\d{1,3})\d*)?Z$/);
+      const theirsMs = ms ? Date.parse(`${ms[1]}.${(ms[2] ?? '0').padEnd(3, '0')}Z`) : NaN;
+      if (s.timeCreated?.getTime() !== theirsMs) mismatches.push(`${where} TimeCreated ${s.timeCreated?.toISOString()} vs ${t.timeCreated}`);
+      // A name can repeat (e.g. two LogonGuid); data then holds an array in document order.
+      const seen = new Map<string, number>();
+      for (const [key, value] of t.data) {
+        const nth = seen.get(key) ?? 0;
+        seen.set(key, nth + 1);
+        const v = r.data[key];
+        const ours = Array.isArray(v) ? v[nth] : v;
+        if (!sameValue(ours, value)) mismatches.push(`${where} Data ${key}: ${JSON.stringify(ours)} vs ${JSON.stringify(value)}`);
+      }
+    }
+    expect(compared).toBeGreaterThan(0);
+    expect(mismatches.slice(0, 10)).toEqual([]);
+  });
+});
