@@ -7,7 +7,6 @@ import type { ServerConfig } from '../farm/schema.js';
 import { probeServer, type ServerProbe } from '../farm/probe.js';
 import { createTransport } from '../farm/transports/index.js';
 import type { ExecResult, Transport } from '../farm/transports/transport.js';
-import { errorMessage } from '../errors.js';
 
 /** This machine, as the checks see it; replaceable so that Windows-only paths are testable anywhere. */
 export interface Host {
@@ -77,6 +76,9 @@ export class CheckContext {
   readonly now: () => Date;
   private readonly probes = new Map<string, Promise<ServerProbe>>();
   private readonly transports = new Map<string, Transport>();
+  private readonly memo = new Map<string, Promise<unknown>>();
+  /** Every transport made, connected or still connecting, so that Ctrl-C can cut them all. */
+  private readonly made = new Set<Transport>();
   private readonly limit: ReturnType<typeof pLimit>;
   private closed = false;
 
@@ -107,6 +109,7 @@ export class CheckContext {
       const farm = this.loadedFarm;
       p = this.limit(async () => {
         const t = createTransport(farm, server);
+        this.made.add(t);
         const probe = await probeServer(farm, server, t);
         if (probe.reachable && !this.closed) this.transports.set(server.name, t);
         else await t.close().catch(() => {});
@@ -123,16 +126,29 @@ export class CheckContext {
     return { probe, transport: this.transports.get(server.name) };
   }
 
+  /** A farm-wide fact computed once for every check that asks (the license report...). */
+  shared<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = compute();
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
   /** The server's clock now (this machine's clock plus the measured offset). */
   serverNow(probe: ServerProbe): Date {
     return new Date(this.now().getTime() + (probe.identity?.clock?.offsetMs ?? 0));
   }
 
-  async close(): Promise<void> {
+  /** With abandon (Ctrl-C), probes still in flight are not waited for: the process is about to exit. */
+  async close(opts: { abandon?: boolean } = {}): Promise<void> {
     this.closed = true;
-    // Probes still in flight are awaited so that no connection outlives the run.
-    await Promise.allSettled([...this.probes.values()]);
-    await Promise.allSettled([...this.transports.values()].map((t) => t.close()));
+    // Otherwise probes still in flight are awaited so that no connection outlives the run.
+    if (!opts.abandon) await Promise.allSettled([...this.probes.values(), ...this.memo.values()]);
+    // A connection still being set up would keep the process alive until its own timeout.
+    await Promise.allSettled([...this.made].map((t) => t.close()));
+    this.made.clear();
     this.transports.clear();
   }
 }
@@ -140,8 +156,4 @@ export class CheckContext {
 /** The reason a per-server check is skipped when its server cannot be reached. */
 export function unreachableReason(probe: ServerProbe): string {
   return `not reachable (${probe.reason ?? 'unknown'}): see server.reachable[${probe.server.name}]`;
-}
-
-export function describeError(err: unknown): string {
-  return errorMessage(err);
 }

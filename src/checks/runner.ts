@@ -1,5 +1,6 @@
 // Runs the selected checks concurrently (bounded), each under its own time limit, and answers the
 // results in a stable order (definition order, then farm order) whatever order they finish in.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { InterruptedError, UsageError, errorMessage } from '../errors.js';
 import type { ServerConfig } from '../farm/schema.js';
@@ -164,7 +165,9 @@ async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Pro
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new InterruptedError();
     if (timeout.signal.aborted) return finish('timeout', `no answer within ${timeoutMs} ms`);
-    return finish('error', `the check itself failed: ${errorMessage(err)}`, [], 'this is a bug in clk-support or an unexpected environment; run with --verbose and report it');
+    // The top frames go with the result, so that a CI log is enough to report it.
+    const frames = err instanceof Error && err.stack ? err.stack.split('\n').slice(1, 6).map((l) => l.trim()) : [];
+    return finish('error', `the check itself failed: ${errorMessage(err)}`, frames, 'this is a bug in clk-support or an unexpected environment: report it with this output');
   } finally {
     clearTimeout(timer);
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
@@ -192,4 +195,42 @@ export function summarize(results: readonly CheckResult[], strict: boolean, dura
     durationMs,
     failed: results.some((r) => isFailing(r, strict)),
   };
+}
+
+export interface RetryOptions {
+  /** Keep re-running the failing run until it passes or this much time has gone (goss --retry-timeout). */
+  retryTimeoutMs?: number;
+  /** Pause between attempts. */
+  sleepMs: number;
+  strict: boolean;
+  onRetry?: (info: { attempt: number; failing: string[]; waitMs: number }) => void;
+}
+
+export interface RetriedRun {
+  results: CheckResult[];
+  attempts: number;
+}
+
+/**
+ * Run the plan; with a retry timeout, run it again (with a fresh context: new probes, new
+ * connections) while it fails, for pipelines that wait for a farm to come up after a deployment.
+ */
+export async function runWithRetry(makeContext: () => CheckContext, planned: readonly PlannedCheck[], run: RunOptions, retry: RetryOptions): Promise<RetriedRun> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    const ctx = makeContext();
+    let results: CheckResult[];
+    try {
+      results = await runChecks(ctx, planned, run);
+    } finally {
+      await ctx.close({ abandon: run.signal?.aborted });
+    }
+    const failing = results.filter((r) => isFailing(r, retry.strict)).map((r) => r.id);
+    const left = (retry.retryTimeoutMs ?? 0) - (Date.now() - started);
+    if (failing.length === 0 || left < retry.sleepMs) return { results, attempts: attempt };
+    retry.onRetry?.({ attempt, failing, waitMs: retry.sleepMs });
+    await sleep(retry.sleepMs, undefined, { signal: run.signal }).catch(() => {
+      throw run.signal?.reason ?? new InterruptedError();
+    });
+  }
 }

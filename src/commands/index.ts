@@ -2,9 +2,19 @@
 import type { Command } from 'commander';
 import type { App } from '../app.js';
 import { registerFarmCommands } from './farm.js';
+import { registerBundleCommands } from './bundle.js';
+import { registerCollectCommand } from './collect.js';
+import { registerLicenseCommands } from './license.js';
+import { registerCheckCommand } from './check.js';
+import { registerIncidentCommands } from './incident.js';
 
 export type Register = (program: Command, app: App) => void;
 
 export const registrations: Register[] = [
   registerFarmCommands,
+  registerBundleCommands,
+  registerCollectCommand,
+  registerLicenseCommands,
+  registerCheckCommand,
+  registerIncidentCommands,
 ];

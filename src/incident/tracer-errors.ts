@@ -18,6 +18,11 @@ export const DEFAULT_USER_PATTERNS: readonly string[] = [
 /** Lines that mention licensing decide the component (XX-PART-CLK-LKY) when they dominate. */
 export const LICENSE_PATTERN = /licen[cs]/i;
 
+/** LICENSE_PATTERN, with a cheap pre-check: nearly no error line mentions it. */
+export function mentionsLicense(line: string): boolean {
+  return (line.includes('icen') || line.includes('ICEN')) && LICENSE_PATTERN.test(line);
+}
+
 export function compileUserPatterns(patterns: readonly string[]): RegExp[] {
   return patterns.map((p) => {
     let re: RegExp;
@@ -45,13 +50,21 @@ export function normaliseUser(raw: string): string {
   return u.toLowerCase();
 }
 
+/** Raw user text -> key: the same few hundred users recur in every error line. */
+const userKeys = new Map<string, string>();
+
 export function extractUser(line: string, patterns: readonly RegExp[]): string | undefined {
   for (const re of patterns) {
     const m = re.exec(line);
     if (!m) continue;
     const raw = m.groups?.user ?? m[1];
     if (raw) {
-      const key = normaliseUser(raw);
+      let key = userKeys.get(raw);
+      if (key === undefined) {
+        key = normaliseUser(raw);
+        if (userKeys.size > 100_000) userKeys.clear();
+        userKeys.set(raw, key);
+      }
       if (key) return key;
     }
   }
@@ -68,6 +81,8 @@ export interface ErrorScanOptions {
   utcOffsetMinutes?: number;
   /** The server's clock minus true time: subtracted from every timestamp. */
   clockOffsetMs?: number;
+  /** d/m/y (true) or m/d/y (false) for slash dates; learnt from the file when absent. */
+  dayFirst?: boolean;
   signal?: AbortSignal;
 }
 
@@ -75,6 +90,16 @@ export interface FirstError {
   /** True UTC, ms. */
   ms: number;
   line: string;
+}
+
+export interface PlainTally {
+  errorLines: number;
+  licenseLines: number;
+  undated: number;
+  bytes: number;
+  users: [string, number][];
+  first?: FirstError;
+  lastMs?: number;
 }
 
 /** Totals for one source; merge() adds several files of a server together. */
@@ -91,10 +116,27 @@ export class ErrorTally {
 
   addLine(ms: number, line: string, user: string | undefined): void {
     this.errorLines++;
-    if (LICENSE_PATTERN.test(line)) this.licenseLines++;
+    if (mentionsLicense(line)) this.licenseLines++;
     if (user) this.users.set(user, (this.users.get(user) ?? 0) + 1);
     if (!this.first || ms < this.first.ms) this.first = { ms, line: line.length > 300 ? `${line.slice(0, 297)}...` : line };
     if (this.lastMs === undefined || ms > this.lastMs) this.lastMs = ms;
+  }
+
+  /** A structured-clone-friendly copy (for worker threads). */
+  toPlain(): PlainTally {
+    return { errorLines: this.errorLines, licenseLines: this.licenseLines, undated: this.undated, bytes: this.bytes, users: [...this.users], first: this.first, lastMs: this.lastMs };
+  }
+
+  static fromPlain(p: PlainTally): ErrorTally {
+    const t = new ErrorTally();
+    t.errorLines = p.errorLines;
+    t.licenseLines = p.licenseLines;
+    t.undated = p.undated;
+    t.bytes = p.bytes;
+    for (const [u, n] of p.users) t.users.set(u, n);
+    t.first = p.first;
+    t.lastMs = p.lastMs;
+    return t;
   }
 
   merge(o: ErrorTally): void {
@@ -123,12 +165,15 @@ export async function scanTracerErrors(source: AsyncIterable<Buffer | Uint8Array
   const fromMs = opts.fromMs ?? -Infinity;
   const toMs = opts.toMs ?? Infinity;
   const clock = opts.clockOffsetMs ?? 0;
-  const detector = new TimestampDetector({ utcOffsetMinutes: opts.utcOffsetMinutes ?? 0 });
+  const detector = new TimestampDetector({ utcOffsetMinutes: opts.utcOffsetMinutes ?? 0, dayFirst: opts.dayFirst });
   /** Time of the last record header seen before the current region (for continuation lines). */
   let carriedMs: number | undefined;
   let carry: Buffer | undefined;
 
+  const offsetMs = (opts.utcOffsetMinutes ?? 0) * 60_000;
   const lineTime = (region: Buffer, lineStart: number, text: string): number | undefined => {
+    const fast = fastLocalIso(region, lineStart);
+    if (fast !== undefined) return fast - offsetMs;
     const own = detector.detect(text);
     if (own) return own.ms;
     // A continuation: walk back to the record header.
@@ -203,4 +248,46 @@ export async function scanTracerErrors(source: AsyncIterable<Buffer | Uint8Array
   }
   if (carry) scanRegion(carry);
   return tally;
+}
+
+const D0 = 48;
+const isDigit = (b: number) => b >= D0 && b <= D0 + 9;
+const num = (b: Buffer, i: number, n: number): number => {
+  let v = 0;
+  for (let k = 0; k < n; k++) v = v * 10 + (b[i + k] - D0);
+  return v;
+};
+
+/**
+ * The Tracer's own layout, "YYYY-MM-DD HH:MM:SS[.,]fff" with no zone, parsed straight from the bytes
+ * (the general detector's regular expressions cost more than the rest of a line's handling). Local
+ * time as UTC ms; undefined for anything else, which the detector then handles.
+ */
+export function fastLocalIso(b: Buffer, i: number): number | undefined {
+  if (i + 19 > b.length) return undefined;
+  if (b[i + 4] !== 45 || b[i + 7] !== 45 || (b[i + 10] !== 32 && b[i + 10] !== 84) || b[i + 13] !== 58 || b[i + 16] !== 58) return undefined;
+  for (const k of [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]) if (!isDigit(b[i + k])) return undefined;
+  let ms = 0;
+  let j = i + 19;
+  if (j < b.length && (b[j] === 46 || b[j] === 44)) {
+    let digits = 0;
+    j++;
+    while (j < b.length && isDigit(b[j])) {
+      if (digits < 3) ms = ms * 10 + (b[j] - D0);
+      digits++;
+      j++;
+    }
+    if (digits === 0) return undefined;
+    for (let d = digits; d < 3; d++) ms *= 10;
+  }
+  // A zone after the time (Z, +02:00) is the detector's business.
+  if (j < b.length && (b[j] === 90 || b[j] === 43 || b[j] === 45 || (b[j] === 32 && (b[j + 1] === 43 || b[j + 1] === 45) && isDigit(b[j + 2] ?? 0)))) return undefined;
+  const y = num(b, i, 4);
+  const mo = num(b, i + 5, 2);
+  const d = num(b, i + 8, 2);
+  const h = num(b, i + 11, 2);
+  const mi = num(b, i + 14, 2);
+  const s = num(b, i + 17, 2);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined;
+  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
 }

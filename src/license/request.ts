@@ -60,9 +60,13 @@ export function fingerprintLabel(hashes: readonly { hash: string }[]): string {
   return sha256Hex(hashes.map((h) => h.hash).sort().join(':')).slice(0, 12);
 }
 
+/**
+ * The farm file gives a whole command line: PowerShell on Windows, sh on Linux. On Windows it travels
+ * as -EncodedCommand (base64 of UTF-16LE), which no cmd.exe or argv quoting rule can alter.
+ */
 export function vendorCommandLine(platform: 'windows' | 'linux', command: string): { command: string; args: string[] } {
-  // The farm file gives a whole command line for the server's own shell.
-  return platform === 'windows' ? { command: 'cmd.exe', args: ['/d', '/s', '/c', command] } : { command: 'sh', args: ['-c', command] };
+  if (platform === 'linux') return { command: 'sh', args: ['-c', command] };
+  return { command: 'powershell.exe', args: ['-NoProfile', '-NonInteractive', '-EncodedCommand', Buffer.from(command, 'utf16le').toString('base64')] };
 }
 
 async function vendorAttachment(t: Transport, server: ServerConfig, notes: string[]): Promise<VendorAttachment | undefined> {

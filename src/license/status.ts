@@ -141,7 +141,8 @@ export async function licenseStatus(farm: Farm, opts: LicenseStatusOptions = {})
       if (end < now.getTime()) problems.push(`license ${applicable.licenseId} expired on ${applicable.notAfter}`);
       else if (row.daysLeft < warnDays) problems.push(`license ${applicable.licenseId} expires in ${row.daysLeft} days (${applicable.notAfter})`);
       if (Date.parse(applicable.notBefore) > now.getTime()) problems.push(`license ${applicable.licenseId} is not valid before ${applicable.notBefore}`);
-      if (!row.covered) problems.push(`not covered by license ${applicable.licenseId} (covers ${applicable.covered.map((c) => c.name).join(', ')})`);
+      // An unreachable uncovered server is reported once, in the farm-level warning.
+      if (!row.covered && s.reachable) problems.push(`not covered by license ${applicable.licenseId} (covers ${applicable.covered.map((c) => c.name).join(', ')})`);
       if (own && current && own.sequence < current.sequence)
         problems.push(`carries an older license (${own.licenseId}, sequence ${own.sequence}) than the farm's current one (${current.licenseId}, sequence ${current.sequence})`);
       const entry = applicable.covered.find((c) => c.name.toLowerCase() === s.server.name.toLowerCase());

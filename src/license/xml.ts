@@ -45,7 +45,7 @@ export function parseXml(bytes: Buffer, what: string): XmlNode {
 }
 
 export function buildXml(root: XmlNode): string {
-  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: ATTR, format: true, indentBy: '  ', suppressEmptyNode: true });
+  const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: ATTR, format: true, indentBy: '  ', suppressEmptyNode: true, suppressBooleanAttributes: false });
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build(root) as string}`;
 }
 

@@ -52,9 +52,24 @@ export async function* windowLines(lines: AsyncIterable<Line>, opts: WindowLineO
   const from = opts.window.from.getTime();
   const to = opts.window.to.getTime();
   let current: number | undefined;
+  // Fast path: a line that starts with the same date-and-minute text as the last detected one is in
+  // that minute; when the whole minute is inside the window the full parse is not needed.
+  let minutePrefix = '';
+  let minuteFormat: TimestampFormat | undefined;
   for await (const line of lines) {
     stats.linesRead++;
     stats.bytesRead += line.bytes;
+    if (minutePrefix && line.text.startsWith(minutePrefix)) {
+      stats.timestamped++;
+      stats.formats[minuteFormat!] = (stats.formats[minuteFormat!] ?? 0) + 1;
+      stats.linesInWindow++;
+      stats.bytesInWindow += Buffer.byteLength(line.text) + 1;
+      if (current! < stats.firstMs!) stats.firstMs = current;
+      if (current! > stats.lastMs!) stats.lastMs = current;
+      yield { text: line.text, ms: current!, own: true };
+      continue;
+    }
+    minutePrefix = '';
     const hit = opts.detector.detect(line.text);
     if (hit) {
       current = hit.ms;
@@ -66,6 +81,16 @@ export async function* windowLines(lines: AsyncIterable<Line>, opts: WindowLineO
       }
     }
     if (current === undefined || current < from || current > to) continue;
+    if (hit && (hit.format === 'iso' || hit.format === 'ymd-slash')) {
+      // "2025-06-03 10:12" / "2025/06/03 10:12": the minute, if all of it is in the window.
+      const minuteStart = hit.ms - (hit.ms % 60_000);
+      const prefix = /^\d{4}[-/]\d{2}[-/]\d{2}[ T]\d{2}:\d{2}:/.exec(line.text)?.[0];
+      if (prefix && minuteStart >= from && minuteStart + 59_999 <= to) {
+        // Lines of this minute then carry this line's time (minute precision) instead of their own.
+        minutePrefix = prefix;
+        minuteFormat = hit.format;
+      }
+    }
     stats.linesInWindow++;
     stats.bytesInWindow += Buffer.byteLength(line.text) + 1;
     if (stats.firstMs === undefined || current < stats.firstMs) stats.firstMs = current;
@@ -149,4 +174,64 @@ export async function* cutToWindow(lines: AsyncIterable<Line>, opts: CutOptions)
   stats.bytesOmitted = ring.omittedBytes;
   if (ring.omittedBytes > 0) yield truncationMarker(ring.omittedBytes);
   yield* ring.drain();
+}
+
+/**
+ * Day/month order of a file's d/m/y dates from a sample of its first lines: an unambiguous date
+ * decides (13/06 is day-first); failing that, a comma before the milliseconds (a European locale's
+ * decimal separator, "03/06/2025 06:00:00,000") means day-first. Undefined: nothing to go on.
+ */
+export function sniffDayFirst(sample: readonly string[]): boolean | undefined {
+  const re = /^[\s[(<"]{0,3}(\d{1,2})\/(\d{1,2})\/\d{4}[ T]\d{1,2}:\d{2}:\d{2}([.,])?/;
+  let comma = 0;
+  let dot = 0;
+  for (const line of sample) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const a = Number(m[1]);
+    const b = Number(m[2]);
+    if (a > 12 && b <= 12) return true;
+    if (b > 12 && a <= 12) return false;
+    if (m[3] === ',') comma++;
+    else if (m[3] === '.') dot++;
+  }
+  if (comma > dot) return true;
+  return undefined;
+}
+
+/**
+ * The same cut as cutToWindow with a cap, in two passes over the source instead of a ring: the
+ * first pass only counts the window's bytes, the second skips the oldest ones and streams the rest.
+ * Memory stays flat whatever the cap; the source is read twice (both reads bounded to the same size).
+ */
+export async function* cutToWindowTwoPass(
+  open: () => Promise<AsyncIterable<Line>>,
+  opts: WindowLineOptions & { maxBytes: number; makeDetector: () => TimestampDetector },
+): AsyncGenerator<string> {
+  const stats = opts.stats ?? newTracerStats();
+  const counting = newTracerStats();
+  for await (const _ of windowLines(await open(), { ...opts, detector: opts.makeDetector(), stats: counting })) {
+    // counting only
+  }
+  const excess = Math.max(0, counting.bytesInWindow - opts.maxBytes);
+  let skipped = 0;
+  let marked = false;
+  for await (const l of windowLines(await open(), { ...opts, detector: opts.makeDetector(), stats })) {
+    const size = Buffer.byteLength(l.text) + 1;
+    if (skipped < excess) {
+      skipped += size;
+      continue;
+    }
+    if (!marked && skipped > 0) {
+      marked = true;
+      stats.bytesOmitted = skipped;
+      yield truncationMarker(skipped);
+    }
+    yield l.text;
+  }
+  if (!marked && skipped > 0) {
+    // Not even the last line fits the cap: say so rather than give an empty file.
+    stats.bytesOmitted = skipped;
+    yield truncationMarker(skipped);
+  }
 }

@@ -95,6 +95,6 @@ export function commandLineOf(c: WindowsCommand): string {
 
 /** The computer name wevtutil /r: wants for a share root such as \\APP01\c$ (else undefined). */
 export function uncHost(root: string): string | undefined {
-  const m = /^\\\\([^\\/]+)[\\/]/.exec(root);
+  const m = /^(?:\\\\|\/\/)([^\\/]+)[\\/]/.exec(root);
   return m ? m[1] : undefined;
 }

@@ -51,11 +51,16 @@ function unescapeXml(s: string): string {
   return s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e] as string);
 }
 
+/** The <Event> blocks printed by `evtxexport -f xml` (it prints no root element). */
+export function evtxexportBlocks(file: string): string[] {
+  const r = spawnSync('evtxexport', ['-f', 'xml', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  return r.stdout.split('<Event xmlns=').slice(1).map((b) => `<Event xmlns=${b}`.trim());
+}
+
 /** Runs `evtxexport -f xml` and pulls the compared fields out of each <Event> block. */
 export function evtxexportEvents(file: string): ExportedEvent[] {
-  const r = spawnSync('evtxexport', ['-f', 'xml', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
   const out: ExportedEvent[] = [];
-  for (const block of r.stdout.split('<Event xmlns=').slice(1)) {
+  for (const block of evtxexportBlocks(file)) {
     const tag = (name: string) => block.match(new RegExp(`<${name}(?: [^>]*)?>([^<]*)</${name}>`))?.[1] ?? '';
     const data: [string, string][] = [];
     const ed = block.match(/<EventData>([\s\S]*?)<\/EventData>/)?.[1] ?? '';

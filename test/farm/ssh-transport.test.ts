@@ -303,6 +303,65 @@ describe.skipIf(!server)('a server killed mid-transfer', () => {
   });
 });
 
+describe.skipIf(!server)('a server killed before the caller reads the stream', () => {
+  it('does not crash the process; the error reaches the caller when it reads', async () => {
+    const { server: victim } = await tryStartSshd();
+    if (!victim) return;
+    const dir = await mkdtemp(join(tmpdir(), 'clk-ssh-kill2-'));
+    const file = join(dir, 'queued.bin');
+    await writeFile(file, randomBytes(8 * 1024 * 1024));
+    const tr = transport(victim);
+    try {
+      // A bundle writer opens a stream and reads it only when its turn comes.
+      const stream = await tr.createReadStream(file);
+      await victim.kill();
+      await new Promise<void>((resolve) => (stream.destroyed ? resolve() : stream.once('close', () => resolve())));
+      let error: unknown;
+      try {
+        for await (const _ of stream) {
+          // drain whatever arrived before the connection dropped
+        }
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(TransportError);
+      expect((error as TransportError).message).toMatch(/connection closed while reading/);
+    } finally {
+      await tr.close();
+      await victim.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const canMount = process.getuid?.() === 0 && !!server;
+describe.skipIf(!canMount)('writing to a full disk over ssh', () => {
+  it('fails as no-space and leaves no temporary file behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'clk-ssh-full-'));
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const sh = promisify(execFile);
+    // Mounted before sshd starts: the server's private mount namespace is a copy taken at start.
+    await sh('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'clk-full-test', dir]);
+    const { server: srv } = await tryStartSshd();
+    const tr = srv && transport(srv);
+    try {
+      if (!tr) return;
+      await writeFile(join(dir, 'License.xml'), 'old license');
+      const e = await failure(tr.writeFileAtomic(`${dir}/License.xml`, randomBytes(64 * 1024)));
+      expect(e.reason).toBe('no-space');
+      expect(e.message).toMatch(/no space left on the disk/);
+      expect(await readdir(dir)).toEqual(['License.xml']);
+      expect(await readFile(join(dir, 'License.xml'), 'utf8')).toBe('old license');
+    } finally {
+      await tr?.close();
+      await srv?.stop();
+      await sh('umount', [dir]).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe.skipIf(!server)('farm status through the built CLI over ssh', () => {
   it('shows a linux server over ssh with its version and build, and a down one with its reason', async () => {
     const { server: srv } = await tryStartSshd();

@@ -27,10 +27,18 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: Record<
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/**
+ * Other tests probe fixtures/demo-farm directly, and a share clock probe briefly writes a file
+ * in a server root: never copy those (one may vanish between listing and copying).
+ */
+export function skipTransient(src: string): boolean {
+  return !/[\\/]\.clk-support-clock-[0-9a-f]+$/.test(src);
+}
+
 /** A private copy of the demo farm (with the keys beside it) that a test may change. */
 export async function copyDemoFarm(): Promise<{ dir: string; farmFile: string; cleanup: () => Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), 'clk-demo-'));
-  await cp(DEMO_FARM_DIR, join(root, 'demo-farm'), { recursive: true });
+  await cp(DEMO_FARM_DIR, join(root, 'demo-farm'), { recursive: true, filter: skipTransient });
   await cp(join(REPO, 'fixtures', 'keys'), join(root, 'keys'), { recursive: true }).catch(() => {});
   return {
     dir: join(root, 'demo-farm'),

@@ -8,8 +8,8 @@
 // process id; everything is torn down by teardown(), on process exit, and (for runs that crashed)
 // by the next run, which removes namespaces and bridges whose owning process is gone.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readdir, readlink, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,9 +40,13 @@ export interface NetnsHost {
   /** Drop every packet towards the root namespace: connects time out. */
   blackhole(): Promise<void>;
   unblackhole(): Promise<void>;
+  /** Resolve once a process of this host holds `path` open (e.g. sshd's SFTP serving a download). */
+  waitForOpenFile(path: string, timeoutMs: number): Promise<void>;
   /** Mount a tmpfs of `bytes` over a folder of this host's tree (a full disk); undone by teardown. */
   mountTinyDisk(dir: string, bytes: number): Promise<void>;
   unmountTinyDisk(dir: string): Promise<void>;
+  /** Give the tmpfs over dir a new size (both namespaces share the mount's superblock: no restart). */
+  resizeTinyDisk(dir: string, bytes: number): Promise<void>;
 }
 
 export interface NetnsFarm {
@@ -118,6 +122,24 @@ export function sweepStale(): void {
       ipSync(['netns', 'del', name]);
     }
   }
+  // Their trees, after lifting any tiny disk still mounted inside.
+  for (const name of readdirSync('/tmp')) {
+    const m = /^clk-farm-(\d+)$/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    const dir = `/tmp/${name}`;
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[1]?.replace(/\\040/g, ' '))
+      .filter((t): t is string => !!t && t.startsWith(`${dir}/`));
+    for (const t of mounts) {
+      try {
+        execFileSync('umount', ['-l', t], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
   try {
     const links = execFileSync('ip', ['-o', 'link', 'show', 'type', 'bridge']).toString();
     for (const m of links.matchAll(new RegExp(`^\\d+: (${BRIDGE_PREFIX}(\\d+)):`, 'gm'))) if (!alive(Number(m[2]))) ipSync(['link', 'del', m[1]]);
@@ -150,9 +172,9 @@ export async function netnsUnavailableReason(): Promise<string | undefined> {
 }
 
 /** A /24 in 10.77.0.0/16 that nothing on this machine uses yet. */
-async function freeSubnet(): Promise<number> {
+async function freeSubnet(avoid: ReadonlySet<number>): Promise<number> {
   const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']);
-  const used = new Set([...stdout.matchAll(/inet 10\.77\.(\d+)\./g)].map((m) => Number(m[1])));
+  const used = new Set([...avoid, ...[...stdout.matchAll(/inet 10\.77\.(\d+)\./g)].map((m) => Number(m[1]))]);
   const start = (process.pid % 200) + 20;
   for (let i = 0; i < 230; i++) {
     const n = ((start + i) % 230) + 20;
@@ -180,9 +202,9 @@ export async function createNetnsFarm(names: readonly string[], opts: { base?: s
   const pid = process.pid;
   const base = opts.base ?? `/tmp/clk-farm-${pid}`;
   await mkdir(base, { recursive: true });
-  const subnet = await freeSubnet();
   const bridge = `${BRIDGE_PREFIX}${pid}`;
-  const gateway = `10.77.${subnet}.1`;
+  let subnet = 0;
+  let gateway = '';
   const mounts = new Set<string>();
   const nsNames = names.map((_, i) => `${NS_PREFIX}${pid}-${i + 1}`);
 
@@ -209,7 +231,18 @@ export async function createNetnsFarm(names: readonly string[], opts: { base?: s
 
   try {
     await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
-    await run('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge]);
+    // Two runs starting together may pick the same subnet: claim one, then make sure we are alone on it.
+    const tried = new Set<number>();
+    for (;;) {
+      subnet = await freeSubnet(tried);
+      gateway = `10.77.${subnet}.1`;
+      await run('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge]);
+      const { stdout } = await run('ip', ['-o', '-4', 'addr', 'show']);
+      const shared = stdout.split('\n').some((l) => l.includes(` 10.77.${subnet}.`) && l.split(/\s+/)[1] !== bridge);
+      if (!shared) break;
+      await run('ip', ['addr', 'del', `${gateway}/24`, 'dev', bridge]);
+      tried.add(subnet);
+    }
     await run('ip', ['link', 'set', bridge, 'up']);
 
     const keysDir = join(base, 'admin');
@@ -241,6 +274,13 @@ export async function createNetnsFarm(names: readonly string[], opts: { base?: s
           machineIdFile = join(sshdDir, 'machine-id');
           await writeFile(machineIdFile, `${machineId}\n`);
         }
+        // The host's sshd has its own mount namespace, copied when it started (the root mount is
+        // private here, so later mounts do not propagate): restart it to see a mount change.
+        const restartToSeeMounts = async () => {
+          if (!host.sshd?.running()) return;
+          await host.sshd.kill();
+          await host.startSshd();
+        };
         const host: NetnsHost = {
           name,
           ns,
@@ -265,6 +305,25 @@ export async function createNetnsFarm(names: readonly string[], opts: { base?: s
             }
             await host.sshd?.kill();
           },
+          async waitForOpenFile(path, timeoutMs) {
+            const deadline = Date.now() + timeoutMs;
+            while (Date.now() < deadline) {
+              for (const p of await nsPids(ns)) {
+                let fds: string[] = [];
+                try {
+                  fds = await readdir(`/proc/${p}/fd`);
+                } catch {
+                  continue;
+                }
+                for (const fd of fds) {
+                  const target = await readlink(`/proc/${p}/fd/${fd}`).catch(() => '');
+                  if (target === path) return;
+                }
+              }
+              await new Promise((r) => setTimeout(r, 10));
+            }
+            throw new Error(`${name}: no process opened ${path} within ${timeoutMs} ms`);
+          },
           async blackhole() {
             await run('ip', ['-n', ns, 'route', 'replace', 'blackhole', `${gateway}/32`]);
           },
@@ -275,10 +334,15 @@ export async function createNetnsFarm(names: readonly string[], opts: { base?: s
             await mkdir(dir, { recursive: true });
             await run('mount', ['-t', 'tmpfs', '-o', `size=${bytes},mode=0755`, `clk-full-${pid}`, dir]);
             mounts.add(dir);
+            await restartToSeeMounts();
+          },
+          async resizeTinyDisk(dir, bytes) {
+            await run('mount', ['-o', `remount,size=${bytes}`, dir]);
           },
           async unmountTinyDisk(dir) {
             await run('umount', [dir]);
             mounts.delete(dir);
+            await restartToSeeMounts();
           },
         };
         await host.startSshd();

@@ -2,7 +2,7 @@
 // dir, listening on loopback (or on an address inside a network namespace). Nothing is mocked: the
 // transport under test talks SSH and SFTP to /usr/sbin/sshd exactly as it would to a farm server.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -13,6 +13,9 @@ const run = promisify(execFile);
 
 export const SSHD = '/usr/sbin/sshd';
 export const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+const SETPRIV = '/usr/bin/setpriv';
+/** OpenSSH's MAX_LISTEN_SOCKS: one sshd listens on at most 16 addresses. */
+export const MAX_LISTEN_PORTS = 16;
 
 export interface SshdOptions {
   /** Address to listen on (default 127.0.0.1). */
@@ -154,6 +157,7 @@ function installExitHook(): void {
     for (const s of live) {
       for (const p of descendants(s.pid)) killQuietly(p, 'SIGKILL');
       killQuietly(s.pid, 'SIGKILL');
+      if (s.dir.startsWith(join(tmpdir(), 'clk-sshd-'))) rmSync(s.dir, { recursive: true, force: true });
     }
   });
 }
@@ -181,21 +185,52 @@ export function sshdConfig(o: { address: string; ports: number[]; dir: string; h
   ].join('\n');
 }
 
-async function spawnSshd(cfg: string, o: SshdOptions): Promise<{ child: ChildProcess; stderr: () => string }> {
+/**
+ * The user's ~/.bashrc runs before every command an SSH session executes. On a developer machine it
+ * may be slow or block (pyenv init takes a lock under concurrent logins and waits up to a minute), so
+ * the test server runs in a private mount namespace where an empty file hides it. The real file is
+ * untouched.
+ */
+function shellRcToHide(): string | undefined {
+  const rc = join(homedirOf(), '.bashrc');
+  return existsSync(rc) ? rc : undefined;
+}
+
+function homedirOf(): string {
+  return userInfo().homedir;
+}
+
+async function spawnSshd(cfg: string, dir: string, o: SshdOptions): Promise<{ child: ChildProcess; stderr: () => string }> {
   let command = SSHD;
   let args = ['-D', '-e', '-f', cfg];
-  if (o.netns) {
-    // ip netns exec gives the server the namespace's network; unshare gives it its own host name and
-    // (for machine-id) its own mounts, so each namespace looks like a separate machine.
+  const isRoot = process.getuid?.() === 0;
+  const rc = isRoot ? shellRcToHide() : undefined;
+  if (o.netns || rc) {
+    const emptyRc = join(dir, 'empty-bashrc');
+    await writeFile(emptyRc, '');
+    // unshare gives the server its own mounts (and, in a namespace, its own host name), so each
+    // namespace looks like a separate machine.
     const setup = [
-      o.machineIdFile ? `mount --bind '${o.machineIdFile}' /etc/machine-id` : '',
-      o.hostname ? `hostname '${o.hostname}'` : '',
+      rc ? `mount --bind '${emptyRc}' '${rc}'` : '',
+      o.netns && o.machineIdFile ? `mount --bind '${o.machineIdFile}' /etc/machine-id` : '',
+      o.netns && o.hostname ? `hostname '${o.hostname}'` : '',
       `exec ${SSHD} -D -e -f '${cfg}'`,
     ]
       .filter(Boolean)
       .join(' && ');
-    command = 'ip';
-    args = ['netns', 'exec', o.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', setup];
+    const unshare = ['unshare', '--mount', ...(o.netns ? ['--uts'] : []), '--propagation', 'private', 'sh', '-c', setup];
+    if (o.netns) {
+      command = 'ip';
+      args = ['netns', 'exec', o.netns, ...unshare];
+    } else {
+      command = unshare[0];
+      args = unshare.slice(1);
+    }
+  }
+  // If this test process is killed outright (SIGKILL: no exit hook runs), the kernel kills sshd too.
+  if (existsSync(SETPRIV)) {
+    args = ['--pdeathsig', 'KILL', command, ...args];
+    command = SETPRIV;
   }
   const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -211,6 +246,8 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
   const unavailable = sshdUnavailableReason();
   if (unavailable) throw new Error(unavailable);
   const address = o.address ?? '127.0.0.1';
+  const portCount = o.ports?.length ?? o.portCount ?? 1;
+  if (portCount > MAX_LISTEN_PORTS) throw new Error(`one sshd listens on at most ${MAX_LISTEN_PORTS} ports (asked for ${portCount}): use startSshdPool`);
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'clk-sshd-')));
   await mkdir(dir, { recursive: true });
   // The privilege separation directory sshd insists on.
@@ -233,7 +270,7 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
     if (new Set(ports).size !== ports.length) continue;
     const cfg = join(dir, 'sshd_config');
     await writeFile(cfg, sshdConfig({ address, ports, dir, hostKey, authorizedKeys }));
-    const { child, stderr } = await spawnSshd(cfg, o);
+    const { child, stderr } = await spawnSshd(cfg, dir, o);
     let exited = false;
     child.once('exit', () => {
       exited = true;
@@ -251,7 +288,8 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
       continue;
     }
     const knownHosts = join(dir, 'known_hosts');
-    await writeFile(knownHosts, ports.map((p) => `[${address}]:${p} ${hostKeyPub}`).join('\n') + '\n');
+    // OpenSSH looks a host up as "address" on port 22 and as "[address]:port" otherwise.
+    await writeFile(knownHosts, ports.map((p) => `${p === 22 ? address : `[${address}]:${p}`} ${hostKeyPub}`).join('\n') + '\n');
     const pid = child.pid!;
     const server: SshdServer = {
       host: address,
@@ -283,13 +321,34 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
   throw new Error(`sshd did not start: ${lastError}`);
 }
 
-/** Start sshd or say why not: tests skip with the reason rather than fail where sshd cannot run. */
+/**
+ * Start sshd or say why not: tests skip with the reason where sshd is missing or cannot run (not
+ * root). As root with sshd installed (CI) a failure to start is a real failure and is thrown.
+ */
 export async function tryStartSshd(o: SshdOptions = {}): Promise<{ server?: SshdServer; skipReason?: string }> {
+  const unavailable = sshdUnavailableReason();
+  if (unavailable) {
+    console.warn(`real sshd unavailable, skipping: ${unavailable}`);
+    return { skipReason: unavailable };
+  }
   try {
     return { server: await startSshd(o) };
   } catch (err) {
-    const reason = `real sshd unavailable, skipping: ${(err as Error).message}`;
-    console.warn(reason);
+    if (process.getuid?.() === 0) throw err;
+    const reason = `sshd cannot run as an unprivileged user here: ${(err as Error).message}`;
+    console.warn(`real sshd unavailable, skipping: ${reason}`);
     return { skipReason: reason };
   }
+}
+
+/** Several servers for more ports than one sshd can listen on. */
+export async function startSshdPool(ports: number, o: Omit<SshdOptions, 'ports' | 'portCount'> = {}): Promise<SshdServer[]> {
+  const pool: SshdServer[] = [];
+  try {
+    for (let left = ports; left > 0; left -= MAX_LISTEN_PORTS) pool.push(await startSshd({ ...o, portCount: Math.min(left, MAX_LISTEN_PORTS) }));
+  } catch (err) {
+    await Promise.all(pool.map((s) => s.stop()));
+    throw err;
+  }
+  return pool;
 }

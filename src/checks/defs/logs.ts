@@ -7,7 +7,7 @@ import type { RemoteEntry, Transport } from '../../farm/transports/transport.js'
 import { TimestampDetector } from '../../logs/timestamps.js';
 import { errorMessage } from '../../errors.js';
 import { unreachableReason, type CheckContext } from '../context.js';
-import { evtxFileName } from '../windows.js';
+import { evtxFileName, wevtutilGetLogArgs } from '../windows.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
 
@@ -135,7 +135,7 @@ export const eventLogChannelsCheck: ServerCheck = {
   timeoutMs: probeBudgetMs,
   hint: 'check "logs.eventLogChannels" and "logs.eventLogDir" in the farm file (wevtutil el lists the channels on the server)',
   applies: (_ctx, server) => server.logs.eventLogChannels.length > 0 || 'no event log channels configured',
-  async run(ctx, server): Promise<Outcome> {
+  async run(ctx, server, signal): Promise<Outcome> {
     const t = await reachOrSkip(ctx, server);
     if (isOutcome(t)) return t;
     const details: string[] = [];
@@ -147,6 +147,14 @@ export const eventLogChannelsCheck: ServerCheck = {
         if (st.type !== 'file') throw new Error('not a file');
         details.push(`ok: ${channel}: ${file} (${st.size} bytes)`);
       } catch (err) {
+        // On this Windows machine the event log service itself can say, even when the file is not readable.
+        if (server.transport.type === 'local' && ctx.host.platform === 'win32') {
+          const r = await ctx.host.run('wevtutil', wevtutilGetLogArgs(channel), { timeoutMs: 15_000, signal }).catch(() => undefined);
+          if (r?.exitCode === 0) {
+            details.push(`ok: ${channel}: wevtutil gl found the channel (${file} not readable)`);
+            continue;
+          }
+        }
         missing.push(channel);
         details.push(`missing: ${channel}: ${file}: ${errorMessage(err).replace(`${server.name}: `, '')}`);
       }

@@ -7,12 +7,14 @@ import { parseScQuery, scQueryArgs } from '../windows.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
 
+type ScRoute = { via: 'ssh' | 'local' | 'remote' } | { skip: string };
+
 /** How sc reaches this server: over ssh on the server itself, or from this Windows machine. */
-export function scRoute(ctx: CheckContext, server: ServerConfig): 'ssh' | 'local' | 'remote' | string {
-  if (server.transport.type === 'ssh') return 'ssh';
+export function scRoute(ctx: CheckContext, server: ServerConfig): ScRoute {
+  if (server.transport.type === 'ssh') return { via: 'ssh' };
   if (ctx.host.platform !== 'win32')
-    return `sc.exe is Windows-only: run clk-support on Windows, or reach ${server.name} by ssh, to check its services`;
-  return server.transport.type === 'local' ? 'local' : 'remote';
+    return { skip: `sc.exe is Windows-only: run clk-support on Windows, or reach ${server.name} by ssh, to check its services` };
+  return { via: server.transport.type === 'local' ? 'local' : 'remote' };
 }
 
 export const servicesCheck: ServerCheck = {
@@ -27,18 +29,19 @@ export const servicesCheck: ServerCheck = {
   applies: (ctx, server) => {
     if (server.services.length === 0) return `no services configured for ${server.name}`;
     const route = scRoute(ctx, server);
-    return route === 'ssh' || route === 'local' || route === 'remote' ? true : route;
+    return 'skip' in route ? route.skip : true;
   },
   async run(ctx, server, signal): Promise<Outcome> {
     const route = scRoute(ctx, server);
+    if ('skip' in route) return { status: 'skip', message: route.skip };
     const timeoutMs = ctx.loadedFarm.settings.timeoutMs;
     let query: (service: string) => Promise<ExecResult>;
-    if (route === 'ssh') {
+    if (route.via === 'ssh') {
       const { probe, transport } = await ctx.reach(server);
       if (!transport) return { status: 'skip', message: unreachableReason(probe) };
       query = (s) => transport.exec('sc', scQueryArgs(s), { timeoutMs });
     } else {
-      const remote = route === 'remote' ? server.name : undefined;
+      const remote = route.via === 'remote' ? server.name : undefined;
       query = (s) => ctx.host.run('sc', scQueryArgs(s, remote), { timeoutMs, signal });
     }
     const details: string[] = [];

@@ -34,6 +34,14 @@ abstract class FileSystemTransport implements Transport {
   /** Where a server path is on this machine. */
   protected abstract hostPath(serverPath: string): string;
 
+  hostPathOf(serverPath: string): string | undefined {
+    try {
+      return this.hostPath(serverPath);
+    } catch {
+      return undefined;
+    }
+  }
+
   protected guard<T>(what: string, p: string, work: () => Promise<T>): Promise<T> {
     try {
       this.hostPath(p); // validates the path before any I/O
@@ -109,7 +117,7 @@ abstract class FileSystemTransport implements Transport {
       const local = this.hostPath(p);
       // Open first so a missing or unreadable file fails here, not as a stream error later.
       const fh = await open(local, 'r');
-      return fh.createReadStream({ start: opts.start, end: opts.end, autoClose: true });
+      return fh.createReadStream({ start: opts.start, end: opts.end, highWaterMark: opts.highWaterMark, autoClose: true });
     });
   }
 
@@ -142,9 +150,12 @@ abstract class FileSystemTransport implements Transport {
     return this.guard('write', p, async () => {
       const local = this.hostPath(p);
       const tmp = join(dirname(local), `.${basename(local)}.${randomBytes(6).toString('hex')}.tmp`);
-      const fh = await open(tmp, 'wx', 0o600);
+      // A replaced file keeps its mode (a license the product reads as another user stays readable).
+      const mode = await stat(local).then((st) => st.mode & 0o7777, () => 0o644);
+      const fh = await open(tmp, 'wx', mode);
       try {
         await fh.writeFile(data);
+        await fh.chmod(mode); // open() applied the umask
         await fh.sync();
       } catch (err) {
         await fh.close().catch(() => {});
@@ -269,9 +280,12 @@ export class ShareTransport extends FileSystemTransport {
   /** A file server stamps a new file with its own clock: write one, read its mtime. */
   async clock(): Promise<ClockSample> {
     const probeName = `.clk-support-clock-${randomBytes(4).toString('hex')}`;
-    const local = join(this.roots.root, probeName);
     return withTimeout(
       (async () => {
+        // The server's temp folder if the share shows it, not the root of its system drive.
+        const temp = this.hostPath(this.platform === 'windows' ? 'C:\\Windows\\Temp' : '/tmp');
+        const dir = await stat(temp).then((st) => (st.isDirectory() ? temp : this.roots.root), () => this.roots.root);
+        const local = join(dir, probeName);
         const t0 = Date.now();
         await writeFile(local, '', { flag: 'wx' });
         try {

@@ -42,6 +42,7 @@ export class SshTransport implements Transport {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  private isReady = false;
 
   constructor(
     readonly server: string,
@@ -97,7 +98,10 @@ export class SshTransport implements Transport {
     const client = new Client();
     this.client = client;
     const ready = new Promise<void>((resolve, reject) => {
-      client.once('ready', () => resolve());
+      client.once('ready', () => {
+        this.isReady = true;
+        resolve();
+      });
       client.once('error', (err: Error & { level?: string }) => {
         if (err.level === 'client-timeout') reject(new TransportError(this.server, 'timeout', `no SSH handshake within ${this.timeouts.connectTimeoutMs} ms`));
         else if (verdict !== 'trusted' && /host|verif/i.test(err.message))
@@ -126,6 +130,7 @@ export class SshTransport implements Transport {
       throw err;
     }
     client.on('close', () => {
+      this.isReady = false;
       this.sftpSession = undefined;
       this.connecting = undefined;
     });
@@ -204,7 +209,7 @@ export class SshTransport implements Transport {
     return this.call('open', p, async (sftp, remote) => {
       // Open first, so that a missing file is an error here rather than a stream error later.
       const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'r', (err, h) => (err ? reject(err) : resolve(h))));
-      const stream = sftp.createReadStream(remote, { handle, start: opts.start, end: opts.end, autoClose: true } as never);
+      const stream = sftp.createReadStream(remote, { handle, start: opts.start, end: opts.end, highWaterMark: opts.highWaterMark, autoClose: true } as never);
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       stream.on('error', (err: Error) => out.destroy(toTransportError(this.server, err, `read ${p}`)));
       // A dropped connection ends the SFTP stream without an error: make it one.
@@ -212,7 +217,15 @@ export class SshTransport implements Transport {
         if (!out.writableEnded) out.destroy(new TransportError(this.server, 'io', `connection closed while reading ${p}`));
       };
       this.client?.once('close', onClose);
-      out.on('close', () => this.client?.off('close', onClose));
+      out.on('close', () => {
+        this.client?.off('close', onClose);
+        // A consumer that stops early (abort, size cap) must not leave the remote handle open.
+        if (!stream.destroyed) stream.destroy();
+      });
+      // The caller may not be reading yet (a bundle writer queues its entries) when the server goes
+      // away: without a listener that error would crash the process. It stays on the stream
+      // (readable.errored) and reaches the caller when it reads.
+      out.on('error', () => {});
       stream.pipe(out);
       return out;
     });
@@ -258,16 +271,47 @@ export class SshTransport implements Transport {
       const dir = serverDirname(this.platform, p);
       const tmpServerPath = joinServerPath(this.platform, dir, `.${serverBasename(this.platform, p)}.${randomBytes(6).toString('hex')}.tmp`);
       const tmp = this.remotePath(tmpServerPath);
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(tmp, typeof data === 'string' ? Buffer.from(data) : data, { mode: 0o600 }, (err) => (err ? reject(err) : resolve())),
-      );
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      // A replaced file keeps its mode (a license the product reads as another user stays readable).
+      const mode = await new Promise<number>((resolve) => sftp.stat(remote, (err, st) => resolve(err ? 0o644 : st.mode & 0o7777)));
       try {
+        try {
+          await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, bytes, { mode }, (err) => (err ? reject(err) : resolve())));
+        } catch (err) {
+          throw (await this.diskFull(sftp, this.remotePath(dir), bytes.length, p)) ?? err;
+        }
         await this.renameOver(sftp, tmp, remote);
       } catch (err) {
+        // A write that failed half way (a full disk) must not leave its temporary file behind.
         await new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
         throw err;
       }
     });
+  }
+
+  /**
+   * SFTP v3 reports a full disk as a bare "Failure"; OpenSSH's statvfs extension tells whether that
+   * was the cause, so the admin hears "disk full" rather than a generic I/O error.
+   */
+  private async diskFull(sftp: SFTPWrapper, remoteDir: string, needed: number, p: string): Promise<TransportError | undefined> {
+    const statvfs = (sftp as unknown as { ext_openssh_statvfs?: SFTPWrapper['ext_openssh_statvfs'] }).ext_openssh_statvfs;
+    if (!statvfs) return undefined;
+    try {
+      const info = await new Promise<{ f_frsize: number; f_bavail: number }>((resolve, reject) => {
+        try {
+          statvfs.call(sftp, remoteDir, (err: Error | undefined, fs: { f_frsize: number; f_bavail: number }) => (err ? reject(err) : resolve(fs)));
+        } catch (e) {
+          reject(e);
+        }
+      });
+      const free = Number(info.f_frsize) * Number(info.f_bavail);
+      // A file takes whole blocks: less than its size rounded up to one more block does not fit.
+      if (free < needed + Number(info.f_frsize))
+        return new TransportError(this.server, 'no-space', `write ${p}: no space left on the disk (${free} bytes free, ${needed} needed)`);
+    } catch {
+      // no statvfs: keep the original error
+    }
+    return undefined;
   }
 
   /** SFTPv3 rename refuses an existing target; OpenSSH's posix-rename extension replaces it atomically. */
@@ -364,11 +408,17 @@ export class SshTransport implements Transport {
     return { serverTime: new Date(ms), offsetMs: ms - mid, rttMs: t1 - t0, method: 'ssh exec' };
   }
 
+  hostPathOf(): undefined {
+    return undefined;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.client?.end();
-    this.client?.destroy();
+    // A connection still in its handshake must be destroyed outright: after end() ssh2 no longer
+    // destroys the socket, which would then stay open until the connect timeout.
+    if (this.isReady) this.client?.end();
+    else this.client?.destroy();
   }
 }
 

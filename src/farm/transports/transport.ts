@@ -73,6 +73,8 @@ export interface ReadStreamOptions {
   start?: number;
   /** Inclusive, as in fs.createReadStream. */
   end?: number;
+  /** Bytes per chunk: scanners of large logs read faster in large blocks. */
+  highWaterMark?: number;
 }
 
 export interface Transport {
@@ -97,6 +99,11 @@ export interface Transport {
   /** Run a program on the server. Arguments are quoted for the server's shell. */
   exec(command: string, args: readonly string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
   clock(): Promise<ClockSample>;
+  /**
+   * Where a server path is on this machine, for transports that are plain files here (local,
+   * share): lets worker threads read it directly. undefined for remote transports.
+   */
+  hostPathOf(path: string): string | undefined;
   close(): Promise<void>;
 }
 

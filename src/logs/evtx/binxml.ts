@@ -2,7 +2,7 @@
 // Template definitions are parsed once into a small tree and cached per chunk by offset; a record is
 // a template instance (definition + value slices). Substituted values are decoded only on demand.
 
-import { ValueType } from './values.js';
+import { ValueType, ucs2 } from './values.js';
 
 /** Thrown for malformed BinXml; the reader turns it into a 'record' warning. */
 export class BinXmlError extends Error {}
@@ -73,21 +73,51 @@ export interface TemplateDef {
   dataPlan?: unknown;
 }
 
-/** Substitution values of one template instance: slices of the chunk buffer. */
-export interface TemplateInstance {
-  def: TemplateDef;
-  chunk: ChunkContext;
-  // Plain arrays of small integers: allocating three typed arrays per record cost more than parsing.
-  types: number[];
-  starts: number[];
-  ends: number[];
-  depth: number;
+/**
+ * Substitution values of one template instance: slices of the chunk buffer. Types and sizes are read
+ * from the value descriptors in place; only the start offsets are kept (one array per record).
+ */
+export class TemplateInstance {
+  constructor(
+    readonly def: TemplateDef,
+    readonly chunk: ChunkContext,
+    /** Chunk offset of the descriptors: per value u16 size, u8 type, u8 padding. */
+    private readonly descriptors: number,
+    private readonly starts: number[],
+    readonly depth: number,
+  ) {}
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  type(i: number): number {
+    return this.chunk.buf[this.descriptors + 4 * i + 2];
+  }
+
+  start(i: number): number {
+    return this.starts[i];
+  }
+
+  end(i: number): number {
+    const d = this.descriptors + 4 * i;
+    const buf = this.chunk.buf;
+    return this.starts[i] + (buf[d] | (buf[d + 1] << 8));
+  }
 }
+
+/** Cache marker for a template definition being parsed (a plain object: creating Errors is costly). */
+const IN_PROGRESS: TemplateDef = { offset: -1, nodes: [] };
 
 /** Per-chunk state: the chunk bytes plus the name and template caches (dropped with the chunk). */
 export class ChunkContext {
   readonly names = new Map<number, string>();
   readonly templates = new Map<number, TemplateDef | BinXmlError>();
+  /**
+   * Bytes of template definitions this chunk may still parse. Real chunks define a few dozen
+   * templates; crafted ones could point every record at a different 64 KiB "definition".
+   */
+  private templateBudget = 16 * 65536;
   constructor(
     readonly buf: Buffer,
     readonly len: number,
@@ -100,7 +130,7 @@ export class ChunkContext {
     if (off + 8 > this.len) throw new BinXmlError(`name offset ${off} outside chunk`);
     const n = this.buf.readUInt16LE(off + 6);
     if (off + 8 + 2 * n > this.len) throw new BinXmlError(`name at ${off} runs past chunk end`);
-    const s = this.buf.toString('utf16le', off + 8, off + 8 + 2 * n);
+    const s = ucs2(this.buf, off + 8, off + 8 + 2 * n);
     this.names.set(off, s);
     return s;
   }
@@ -113,14 +143,19 @@ export class ChunkContext {
   template(off: number): TemplateDef {
     const cached = this.templates.get(off);
     if (cached !== undefined) {
+      if (cached === IN_PROGRESS) throw new BinXmlError(`template at ${off} refers to itself`);
       if (cached instanceof BinXmlError) throw cached;
       return cached;
     }
+    // Marked before parsing so a definition that (directly or not) instantiates itself fails fast.
+    this.templates.set(off, IN_PROGRESS);
     try {
       if (off < 512 || off + 24 > this.len) throw new BinXmlError(`template offset ${off} outside chunk`);
       const size = this.buf.readUInt32LE(off + 20);
       const start = off + 24;
       const end = Math.min(this.len, start + size);
+      this.templateBudget -= end - start;
+      if (this.templateBudget < 0) throw new BinXmlError('too many template definitions in one chunk');
       const p = new Parser(this, start, end, true, 0);
       const def: TemplateDef = { offset: off, nodes: p.parseFragment() };
       this.templates.set(off, def);
@@ -171,7 +206,7 @@ export class Parser {
   private utf16Counted(): string {
     const n = this.u16();
     this.need(2 * n);
-    const s = this.ctx.buf.toString('utf16le', this.p, this.p + 2 * n);
+    const s = ucs2(this.ctx.buf, this.p, this.p + 2 * n);
     this.p += 2 * n;
     return s;
   }
@@ -260,21 +295,17 @@ export class Parser {
     const def = this.ctx.template(defOff);
     const count = this.u32();
     if (count * 4 > this.end - this.p) throw new BinXmlError(`template instance claims ${count} values`);
-    const types: number[] = [];
     const starts: number[] = [];
-    const ends: number[] = [];
     const buf = this.ctx.buf;
-    let d = this.p;
+    const descriptors = this.p;
     let v = this.p + count * 4;
-    for (let i = 0; i < count; i++, d += 4) {
-      types.push(buf[d + 2]);
+    for (let d = descriptors; d < descriptors + count * 4; d += 4) {
       starts.push(v);
       v += buf[d] | (buf[d + 1] << 8);
-      ends.push(v);
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record');
     this.p = v;
-    return { def, chunk: this.ctx, types, starts, ends, depth: this.depth };
+    return new TemplateInstance(def, this.ctx, descriptors, starts, this.depth);
   }
 
   private element(level: number): ElementNode {

@@ -3,7 +3,7 @@
 
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { BinXmlError, ChunkContext, parseStream } from './binxml.js';
+import { ChunkContext, parseStream } from './binxml.js';
 import { EvtxRecordImpl } from './record.js';
 import { readFileTimeDate } from './values.js';
 
@@ -41,37 +41,52 @@ interface Slot {
 const READ_CHUNKS = 16; // chunks per read() call: fewer syscalls and awaits
 
 /**
- * Reads a path with positioned 1 MiB reads into one reused buffer and copies each chunk out into its
- * own 64 KiB buffer: records (and their lazy data/xml) may outlive the loop, and a chunk must not pin
- * the whole read block.
+ * Reads a path with positioned 1 MiB reads and copies each chunk out into its own 64 KiB buffer:
+ * records (and their lazy data/xml) may outlive the loop, and a chunk must not pin a whole block.
+ * The next block is read while the current one is parsed (two block buffers take turns), so the
+ * parser does not sit idle waiting for the thread pool.
  */
 async function* slotsFromPath(path: string): AsyncGenerator<Slot> {
   const fh = await open(path, 'r');
+  const blockSize = CHUNK_SIZE * READ_CHUNKS;
+  const blocks = [Buffer.allocUnsafe(blockSize), Buffer.allocUnsafe(blockSize)];
+  const readBlock = async (block: Buffer, pos: number): Promise<number> => {
+    let len = 0;
+    while (len < block.length) {
+      const r = await fh.read(block, len, block.length - len, pos + len);
+      if (r.bytesRead === 0) break;
+      len += r.bytesRead;
+    }
+    return len;
+  };
+  let pending: Promise<number> | undefined;
   try {
     const header = Buffer.allocUnsafe(FILE_HEADER_SIZE);
     const { bytesRead } = await fh.read(header, 0, FILE_HEADER_SIZE, 0);
     if (bytesRead === 0) return;
     yield { buf: header, len: bytesRead };
     if (bytesRead < FILE_HEADER_SIZE) return;
-    const block = Buffer.allocUnsafe(CHUNK_SIZE * READ_CHUNKS);
     let pos = FILE_HEADER_SIZE;
+    let turn = 0;
+    pending = readBlock(blocks[turn], pos);
     for (;;) {
-      let len = 0;
-      while (len < block.length) {
-        const r = await fh.read(block, len, block.length - len, pos + len);
-        if (r.bytesRead === 0) break;
-        len += r.bytesRead;
-      }
+      const block = blocks[turn];
+      const len = await pending;
+      pending = undefined;
+      pos += len;
+      turn ^= 1;
+      if (len === blockSize) pending = readBlock(blocks[turn], pos);
       for (let at = 0; at < len; at += CHUNK_SIZE) {
         const n = Math.min(CHUNK_SIZE, len - at);
         const buf = Buffer.allocUnsafe(n);
         block.copy(buf, 0, at, at + n);
         yield { buf, len: n };
       }
-      if (len < block.length) return;
-      pos += len;
+      if (!pending) return;
     }
   } finally {
+    // A consumer that stops early can leave a read in flight: let it land before closing.
+    await pending?.catch(() => undefined);
     await fh.close();
   }
 }
@@ -99,47 +114,39 @@ async function* slotsFromStream(source: AsyncIterable<Buffer | Uint8Array>): Asy
   if (len > 0) yield { buf: cur, len };
 }
 
-export interface FileHeaderInfo {
-  firstChunk: number;
-  lastChunk: number;
-  chunkCount: number;
-  flags: number;
-  minorVersion: number;
-  majorVersion: number;
-}
-
 const FILE_MAGIC = 'ElfFile\0';
 const CHUNK_MAGIC = 'ElfChnk\0';
 const FLAG_NO_CRC = 0x4;
 
-function checkFileHeader(h: Slot, warn: (w: EvtxWarning) => void): FileHeaderInfo | null {
+/** Validates magic and CRC of the file header. Its counters are not used: they are often stale. */
+function checkFileHeader(h: Slot, warn: (w: EvtxWarning) => void): boolean {
   if (h.len < 128 || h.buf.toString('latin1', 0, 8) !== FILE_MAGIC) {
-    warn({ kind: 'header', offset: 0, reason: h.len < 128 ? 'file shorter than the 128-byte header' : 'bad file magic (not ElfFile)' });
-    return null;
+    warn({ kind: 'header', offset: 0, reason: h.len < 128 ? 'file shorter than the 128-byte header' : 'bad file magic (not ElfFile); trying the chunks' });
+    return false;
   }
-  const info: FileHeaderInfo = {
-    firstChunk: Number(h.buf.readBigUInt64LE(8)),
-    lastChunk: Number(h.buf.readBigUInt64LE(16)),
-    minorVersion: h.buf.readUInt16LE(36),
-    majorVersion: h.buf.readUInt16LE(38),
-    chunkCount: h.buf.readUInt16LE(42),
-    flags: h.buf.readUInt32LE(120),
-  };
-  if (!(info.flags & FLAG_NO_CRC)) {
+  const flags = h.buf.readUInt32LE(120);
+  if (!(flags & FLAG_NO_CRC)) {
     const stored = h.buf.readUInt32LE(124);
     const actual = crc32(h.buf.subarray(0, 120));
     if (stored !== actual) warn({ kind: 'header', offset: 124, reason: `file header CRC mismatch (stored ${hex(stored)}, computed ${hex(actual)})` });
   }
-  return info;
+  return true;
 }
 
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;
 }
 
+/** A u64 as a number when exact (every real record id), else as a bigint; no BigInt per record. */
+function readU64(buf: Buffer, off: number): number | bigint {
+  const hi = buf.readUInt32LE(off + 4);
+  return hi < 0x200000 ? hi * 4294967296 + buf.readUInt32LE(off) : buf.readBigUInt64LE(off);
+}
+
+const ZEROS = Buffer.alloc(CHUNK_SIZE);
+
 function allZero(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
+  return buf.subarray(start, end).equals(ZEROS.subarray(0, end - start)); // native compare
 }
 
 /** Bytes [0,120) ++ [128,512) of the chunk header. */
@@ -156,14 +163,14 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
     return 'bad';
   }
   if (buf.toString('latin1', 0, 8) !== CHUNK_MAGIC) {
-    // Preallocated (all-zero) slots are normal; anything else is damage.
-    if (allZero(buf, 0, CHUNK_HEADER_SIZE)) return 'empty';
+    // Preallocated slots are zero throughout; a zeroed header over leftover data is damage too.
+    if (allZero(buf, 0, len)) return 'empty';
     warn({ kind: 'chunk', chunk: index, offset: fileOffset, reason: 'bad chunk magic; chunk skipped' });
     return 'bad';
   }
   if (len < CHUNK_SIZE) warn({ kind: 'chunk', chunk: index, offset: fileOffset, reason: `truncated chunk (${len} of ${CHUNK_SIZE} bytes); reading the records present` });
-  const firstRecordId = buf.readBigUInt64LE(24);
-  const lastRecordId = buf.readBigUInt64LE(32);
+  const firstRecordId = readU64(buf, 24);
+  const lastRecordId = readU64(buf, 32);
   const freeSpace = buf.readUInt32LE(48);
   const flags = buf.readUInt32LE(120);
   if (!(flags & FLAG_NO_CRC)) {
@@ -193,11 +200,10 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
       warn({ kind: 'record', chunk: index, offset: at, reason: `bad record size ${size}; rest of chunk skipped` });
       break;
     }
-    const idBig = buf.readBigUInt64LE(off + 8);
-    const recordId = idBig <= 9007199254740991n ? Number(idBig) : idBig;
+    const recordId = readU64(buf, off + 8);
     // A torn write leaves the trailing size copy wrong. Records whose copy is merely zeroed still parse
     // (the Rust crate keeps them); one that also carries an id outside the chunk's range is stale slack.
-    if (buf.readUInt32LE(off + size - 4) !== size && (idBig < firstRecordId || idBig > lastRecordId)) {
+    if (buf.readUInt32LE(off + size - 4) !== size && (recordId < firstRecordId || recordId > lastRecordId)) {
       warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: size copy mismatch and id outside chunk range; skipped` });
       off += size;
       continue;
@@ -208,13 +214,14 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
       const nodes = parseStream(ctx, off + RECORD_HEADER_SIZE, off + size - 4, 0);
       rec = new EvtxRecordImpl(recordId, written, ctx, nodes);
     } catch (e) {
-      if (!(e instanceof BinXmlError) && !(e instanceof RangeError)) throw e;
-      if (process.env.EVTX_DEBUG) console.error(e);
-      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: ${e.message}` });
+      // Malformed BinXml (BinXmlError), reads past a buffer (RangeError) or anything else a crafted
+      // record provokes: the record is skipped and reported, the walk goes on.
+      const message = e instanceof Error ? e.message : String(e);
+      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: ${message}` });
     }
     if (rec) yield rec;
     off += size;
-    if (idBig === lastRecordId) break;
+    if (recordId === lastRecordId) break;
   }
   return 'ok';
 }
@@ -225,16 +232,22 @@ export async function* readEvtxRecords(source: EvtxSource, opts: ReadOptions = {
   const slots = typeof source === 'string' ? slotsFromPath(source) : slotsFromStream(source);
   let index = -1;
   let fileOffset = 0;
+  let headerBad = false;
   try {
     for await (const slot of slots) {
       opts.signal?.throwIfAborted();
       if (index === -1) {
-        const header = checkFileHeader(slot, warn);
-        if (!header) return;
+        headerBad = !checkFileHeader(slot, warn);
         index = 0;
         fileOffset = FILE_HEADER_SIZE;
-        if (slot.len < FILE_HEADER_SIZE) warn({ kind: 'header', offset: 0, reason: 'file ends inside the 4096-byte header' });
+        if (!headerBad && slot.len < FILE_HEADER_SIZE) warn({ kind: 'header', offset: 0, reason: 'file ends inside the 4096-byte header' });
         continue;
+      }
+      // A damaged file header is survivable when chunks follow (each carries its own magic); when
+      // the first slot is no chunk either, this is not an event log: stop instead of warning per slot.
+      if (headerBad && index === 0 && slot.buf.toString('latin1', 0, 8) !== CHUNK_MAGIC) {
+        warn({ kind: 'chunk', chunk: 0, offset: fileOffset, reason: 'no chunk after a bad file header; not an .evtx file' });
+        return;
       }
       // Read every slot to EOF: header chunk counts are often stale (dirty or VSS-copied logs).
       const it = readChunk(slot, index, fileOffset, warn);

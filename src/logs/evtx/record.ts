@@ -2,7 +2,7 @@
 // tree building on the hot path); data and xml() are resolved lazily from the same chunk bytes.
 
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
-import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveNodes } from './resolve.js';
+import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
@@ -122,7 +122,22 @@ function toDate(v: unknown): Date | undefined {
 }
 
 function emptySystem(): EvtxSystem {
-  return { provider: '', eventId: 0, level: 0, timeCreated: undefined, computer: '', channel: '' };
+  // Every field present from the start: one object shape for all records keeps property access fast.
+  return {
+    provider: '',
+    providerGuid: undefined,
+    eventId: 0,
+    level: 0,
+    task: undefined,
+    opcode: undefined,
+    keywords: undefined,
+    timeCreated: undefined,
+    computer: '',
+    channel: '',
+    userSid: undefined,
+    processId: undefined,
+    threadId: undefined,
+  };
 }
 
 function setField(sys: EvtxSystem, field: Field, v: unknown): void {
@@ -173,17 +188,17 @@ function setField(sys: EvtxSystem, field: Field, v: unknown): void {
 function systemFromPlan(inst: TemplateInstance, plan: Source[]): EvtxSystem | null {
   const sys = emptySystem();
   const buf = inst.chunk.buf;
-  const count = inst.types.length;
+  const count = inst.count;
   for (const src of plan) {
     if (src.index < 0) {
       setField(sys, src.field, src.text);
       continue;
     }
     if (src.index >= count) continue;
-    const type = inst.types[src.index];
+    const type = inst.type(src.index);
     if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
-    const start = inst.starts[src.index];
-    const end = inst.ends[src.index];
+    const start = inst.start(src.index);
+    const end = inst.end(src.index);
     if (src.field === Field.TimeCreated && type === ValueType.FileTime && end - start >= 8) {
       sys.timeCreated = readFileTimeDate(buf, start);
       continue;
@@ -193,13 +208,13 @@ function systemFromPlan(inst: TemplateInstance, plan: Source[]): EvtxSystem | nu
   return sys;
 }
 
-function rootEvent(nodes: XNode[]): XElement | undefined {
+export function rootEvent(nodes: XNode[]): XElement | undefined {
   for (const n of nodes) if (n.t === 'e' && n.name === 'Event') return n;
   for (const n of nodes) if (n.t === 'e') return n;
   return undefined;
 }
 
-function systemFromTree(event: XElement | undefined): EvtxSystem {
+export function systemFromTree(event: XElement | undefined): EvtxSystem {
   const sys = emptySystem();
   const s = event && childElement(event, 'System');
   if (!s) return sys;
@@ -232,7 +247,7 @@ function dataValue(v: unknown): unknown {
 }
 
 /** EventData Data Name=value (unnamed ones as Data[i]) plus leaf values under UserData. */
-function extractData(event: XElement | undefined): Record<string, unknown> {
+export function extractData(event: XElement | undefined): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   if (!event) return data;
   const put = (key: string, v: unknown) => {
@@ -279,6 +294,8 @@ interface DataPlanEntry {
   key: string;
   text: string;
   index: number;
+  /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
+  optional: boolean;
 }
 
 /**
@@ -290,6 +307,7 @@ type DataPlan = { entries: DataPlanEntry[]; nested: -1 } | { entries: null; nest
 
 function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
   const entries: DataPlanEntry[] = [];
+  const keys = new Set<string>();
   let unnamed = 0;
   for (const c of eventData?.children ?? []) {
     if (c.k !== NodeKind.Element) return null;
@@ -298,9 +316,13 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
     else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
     else return null;
+    // Repeated names (array-valued Data) are collected into arrays by the generic path.
+    if (keys.has(key)) return null;
+    keys.add(key);
     const src = sourceOf(Field.Provider, c.children);
     if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
-    entries.push({ key, text: src.text, index: src.index });
+    const only = c.children.length === 1 ? c.children[0] : undefined;
+    entries.push({ key, text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
   }
   return entries;
 }
@@ -332,17 +354,16 @@ function dataFromInstance(inst: TemplateInstance, depth: number): Record<string,
   const plan = dataPlan(inst.def);
   if (!plan) return null;
   const buf = inst.chunk.buf;
-  const count = inst.types.length;
+  const count = inst.count;
   if (plan.entries === null) {
-    if (plan.nested >= count || inst.types[plan.nested] === ValueType.Null) return {};
-    if (inst.types[plan.nested] !== ValueType.BinXml || depth > 8) return null;
-    const nodes = parseStream(inst.chunk, inst.starts[plan.nested], inst.ends[plan.nested], depth + 1);
+    if (plan.nested >= count || inst.type(plan.nested) === ValueType.Null) return {};
+    if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
+    const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
     if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
     return dataFromInstance(nodes[0].inst, depth + 1);
   }
   const data: Record<string, unknown> = {};
   for (const e of plan.entries) {
-    if (e.key in data) return null; // repeated names: let the generic path collect arrays
     if (e.index < 0) {
       data[e.key] = e.text;
       continue;
@@ -351,13 +372,13 @@ function dataFromInstance(inst: TemplateInstance, depth: number): Record<string,
       data[e.key] = '';
       continue;
     }
-    const type = inst.types[e.index];
+    const type = inst.type(e.index);
     if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
     if (type === ValueType.Null) {
-      data[e.key] = '';
+      if (!e.optional) data[e.key] = '';
       continue;
     }
-    const v = decodeScalar(buf, type, inst.starts[e.index], inst.ends[e.index]);
+    const v = decodeScalar(buf, type, inst.start(e.index), inst.end(e.index));
     data[e.key] = v === undefined ? '' : dataValue(v);
   }
   return data;
@@ -381,7 +402,7 @@ export class EvtxRecordImpl {
 
   /** Resolved element tree; throws BinXmlError on malformed nested values. */
   resolved(): XNode[] {
-    if (!this.tree) this.tree = resolveNodes(this.nodes, null, this.chunk, 0);
+    if (!this.tree) this.tree = resolveRecord(this.nodes, this.chunk);
     return this.tree;
   }
 

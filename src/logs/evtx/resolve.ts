@@ -1,7 +1,8 @@
 // Turns parsed BinXml (template trees + substitution values) into a plain element tree, and renders
-// that tree as XML. Used on demand only (xml(), data, and System fields of unusual records).
+// that tree as XML. Used on demand only: xml(), and data / System fields of records the fast paths
+// in record.ts do not cover.
 
-import { type ChunkContext, type Node, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
+import { type ChunkContext, type Node, type TemplateInstance, BinXmlError, NodeKind, parseStream } from './binxml.js';
 import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from './values.js';
 
 export interface XElement {
@@ -25,12 +26,27 @@ export type XNode = XElement | XValue | XRaw;
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
 function isNullValue(inst: TemplateInstance | null, index: number): boolean {
-  if (!inst || index >= inst.types.length) return true;
-  return inst.types[index] === ValueType.Null || inst.starts[index] === inst.ends[index];
+  if (!inst || index >= inst.count) return true;
+  return inst.type(index) === ValueType.Null || inst.start(index) === inst.end(index);
+}
+
+/**
+ * Nodes one record may expand to. Templates are shared, so a crafted record can instantiate a large
+ * definition thousands of times through nested values; real records stay in the hundreds.
+ */
+const MAX_RESOLVED_NODES = 200_000;
+let nodeBudget = MAX_RESOLVED_NODES;
+
+/** Resolves a whole record (its top-level node list) within the node budget. */
+export function resolveRecord(nodes: Node[], ctx: ChunkContext): XNode[] {
+  nodeBudget = MAX_RESOLVED_NODES;
+  return resolveNodes(nodes, null, ctx, 0);
 }
 
 /** Resolves a node list (of a template definition when `inst` is given, else of a plain stream). */
 export function resolveNodes(nodes: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[] = []): XNode[] {
+  nodeBudget -= nodes.length;
+  if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
   for (const n of nodes) {
     switch (n.k) {
       case NodeKind.Element:
@@ -65,10 +81,10 @@ export function resolveNodes(nodes: Node[], inst: TemplateInstance | null, ctx: 
 }
 
 function resolveSubst(index: number, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[]): void {
-  if (!inst || index >= inst.types.length) return;
-  const type = inst.types[index];
-  const start = inst.starts[index];
-  const end = inst.ends[index];
+  if (!inst || index >= inst.count) return;
+  const type = inst.type(index);
+  const start = inst.start(index);
+  const end = inst.end(index);
   if (type === ValueType.Null) return;
   if (type === ValueType.BinXml) {
     // Nested BinXml value (UserData of many events, CAPI2): parse it in the same chunk context.
@@ -104,14 +120,21 @@ function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstanc
     const text = attrText(a.value, inst, ctx, depth);
     if (text !== undefined) attrs.push([a.name, text]);
   }
-  // An element whose only content is an array substitution is repeated once per item.
   const only = n.children.length === 1 ? n.children[0] : undefined;
-  if (only && only.k === NodeKind.Subst && inst && only.index < inst.types.length && inst.types[only.index] & ValueType.ArrayFlag) {
-    const items = decodeArray(ctx.buf, inst.types[only.index], inst.starts[only.index], inst.ends[only.index]);
+  // An element whose only content is a NULL optional substitution is left out (Windows drops the
+  // empty <Binary/> of classic events this way).
+  if (only && only.k === NodeKind.Subst && only.optional && inst && only.index < inst.count && inst.type(only.index) === ValueType.Null) return;
+  // An element whose only content is an array substitution is repeated once per item.
+  if (only && only.k === NodeKind.Subst && inst && only.index < inst.count && inst.type(only.index) & ValueType.ArrayFlag) {
+    const items = decodeArray(ctx.buf, inst.type(only.index), inst.start(only.index), inst.end(only.index));
     for (const item of items) out.push({ t: 'e', name: n.name, attrs, children: [{ t: 'v', v: item }] });
     return;
   }
   out.push({ t: 'e', name: n.name, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
+}
+
+function isEmptyText(n: XNode): boolean {
+  return n.t === 'v' && (n.v === '' || n.v === null);
 }
 
 export function escapeText(s: string): string {
@@ -142,7 +165,7 @@ function renderNode(n: XNode, indent: string, parts: string[]): void {
   }
   let open = `${indent}<${n.name}`;
   for (const [k, v] of n.attrs) open += ` ${k}="${escapeAttr(v)}"`;
-  if (n.children.length === 0) {
+  if (n.children.every(isEmptyText)) {
     parts.push(`${open}/>\n`);
     return;
   }

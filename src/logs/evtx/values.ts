@@ -32,69 +32,117 @@ export enum ValueType {
 
 /** A FILETIME kept at full 100 ns precision; renders like the Windows XML export. */
 export class FileTime {
-  constructor(readonly ticks: bigint) {}
+  constructor(
+    readonly hi: number,
+    readonly lo: number,
+  ) {}
+
+  static fromTicks(ticks: bigint): FileTime {
+    return new FileTime(Number(ticks >> 32n), Number(ticks & 0xffffffffn));
+  }
+
+  get ticks(): bigint {
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
   toDate(): Date {
-    return fileTimeToDate(this.ticks);
+    return new Date(fileTimeMs(this.hi, this.lo));
   }
+
   toString(): string {
-    return fileTimeToIso(this.ticks);
+    return fileTimeIso(this.hi, this.lo);
   }
+
   toJSON(): string {
     return this.toString();
   }
 }
 
-const EPOCH_DIFF_TICKS = 116444736000000000n;
-
-export function fileTimeToDate(ticks: bigint): Date {
-  return new Date(Number((ticks - EPOCH_DIFF_TICKS) / 10000n));
-}
-
-/** Reads a FILETIME without BigInt on the hot path (a double keeps ms precision for any real date). */
-export function readFileTimeDate(buf: Buffer, off: number): Date {
-  const lo = buf.readUInt32LE(off);
-  const hi = buf.readUInt32LE(off + 4);
-  // ticks / 10000 split as 2^32 = 429496 * 10000 + 7296 so every partial product stays exact
-  // (hi * 2^32 + lo itself exceeds 2^53 and would round to the wrong millisecond).
-  const ms = hi * 429496 + Math.floor((hi * 7296 + lo) / 10000) - 11644473600000;
-  return new Date(ms);
-}
-
-let isoSecond = NaN;
-let isoPrefix = '';
+const EPOCH_MS = 11644473600000; // 1601-01-01 to 1970-01-01
 
 /**
- * Date.toISOString() is a slow runtime call; consecutive records are usually in the same second, so
- * reuse the "YYYY-MM-DDTHH:MM:SS" prefix and only format the milliseconds.
+ * Milliseconds since 1970 of a FILETIME given as two u32 halves, without BigInt: ticks / 10000 is
+ * split as 2^32 = 429496 * 10000 + 7296 so every partial product stays exact (hi * 2^32 + lo itself
+ * exceeds 2^53 and would round to the wrong millisecond).
  */
+function fileTimeMs(hi: number, lo: number): number {
+  return hi * 429496 + Math.floor((hi * 7296 + lo) / 10000) - EPOCH_MS;
+}
+
+export function readFileTimeDate(buf: Buffer, off: number): Date {
+  return new Date(fileTimeMs(buf.readUInt32LE(off + 4), buf.readUInt32LE(off)));
+}
+
+/** ISO-8601 with 7 fraction digits, as Windows renders SystemTime: 2025-06-08T07:15:09.2216228Z. */
+export function fileTimeIso(hi: number, lo: number): string {
+  const rest = hi * 7296 + lo;
+  const ms = hi * 429496 + Math.floor(rest / 10000) - EPOCH_MS;
+  const sec = Math.floor(ms / 1000);
+  const prefix = isoSecondPrefix(sec);
+  if (prefix === undefined) return String((BigInt(hi) << 32n) | BigInt(lo));
+  const frac = (ms - sec * 1000) * 10000 + (rest % 10000);
+  return `${prefix}.${String(frac).padStart(7, '0')}Z`;
+}
+
+export function fileTimeToIso(ticks: bigint): string {
+  return FileTime.fromTicks(ticks).toString();
+}
+
+let isoMinute = NaN;
+let isoMinutePrefix = '';
+
+/**
+ * "YYYY-MM-DDTHH:MM:SS" of a second since 1970. Date.toISOString() is a slow runtime call and
+ * neighbouring records are usually in the same minute, so the "YYYY-MM-DDTHH:MM:" part is reused.
+ */
+function isoSecondPrefix(sec: number): string | undefined {
+  const minute = Math.floor(sec / 60);
+  if (minute !== isoMinute) {
+    const d = new Date(minute * 60000);
+    if (Number.isNaN(d.getTime())) return undefined;
+    const full = d.toISOString(); // ...THH:MM:00.000Z (years beyond 9999 get a longer prefix)
+    isoMinute = minute;
+    isoMinutePrefix = full.slice(0, full.length - 7);
+  }
+  const s = sec - minute * 60;
+  return `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
+}
+
+/** Date.toISOString() with the per-minute prefix cache. */
 export function fastIso(d: Date): string {
   const ms = d.getTime();
   const sec = Math.floor(ms / 1000);
-  if (sec !== isoSecond) {
-    const full = d.toISOString();
-    isoSecond = sec;
-    isoPrefix = full.slice(0, full.length - 5);
-  }
   const frac = ms - sec * 1000;
-  return `${isoPrefix}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+  return `${isoSecondPrefix(sec)}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+}
+
+/**
+ * Node's per-encoding Buffer methods. toString(encoding, a, b) dispatches on the encoding name on
+ * every call, which showed up in profiles; these are what it ends up calling. They are not part of
+ * the documented API, so fall back to toString() should a Node version lack them.
+ */
+interface FastSlices {
+  ucs2Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+  hexSlice(start: number, end: number): string;
+}
+
+const fastSlices = typeof (Buffer.prototype as unknown as Partial<FastSlices>).ucs2Slice === 'function';
+
+export function ucs2(buf: Buffer, start: number, end: number): string {
+  return fastSlices ? (buf as unknown as FastSlices).ucs2Slice(start, end) : buf.toString('utf16le', start, end);
+}
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  return fastSlices ? (buf as unknown as FastSlices).latin1Slice(start, end) : buf.toString('latin1', start, end);
+}
+
+function hexLower(buf: Buffer, start: number, end: number): string {
+  return fastSlices ? (buf as unknown as FastSlices).hexSlice(start, end) : buf.toString('hex', start, end);
 }
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
-}
-
-export function fileTimeToIso(ticks: bigint): string {
-  const sinceEpoch = ticks - EPOCH_DIFF_TICKS;
-  let ms = sinceEpoch / 10000n;
-  let frac = sinceEpoch % 10000000n;
-  if (frac < 0n) {
-    frac += 10000000n;
-    ms -= 1n;
-  }
-  const d = new Date(Number(ms));
-  if (Number.isNaN(d.getTime())) return String(ticks);
-  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ (or ±YYYYYY for out-of-range years)
-  return `${iso.slice(0, iso.length - 5)}.${pad(Number(frac), 7)}Z`;
 }
 
 function systemTimeToIso(buf: Buffer, off: number): string {
@@ -108,20 +156,29 @@ function systemTimeToIso(buf: Buffer, off: number): string {
   return `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(ms, 3)}Z`;
 }
 
-
 export function hexUpper(buf: Buffer, start: number, end: number): string {
-  // toString('hex') is native and fast; Windows renders Binary in upper case.
-  return buf.toString('hex', start, end).toUpperCase();
+  // Native hex encoding; Windows renders Binary in upper case.
+  return hexLower(buf, start, end).toUpperCase();
 }
 
+// GUIDs repeat a lot (provider, activity and logon GUIDs); formatting one costs more than a lookup.
+const guidCache = new Map<string, string>();
+
 export function guidString(buf: Buffer, off: number): string {
-  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
-  const d1 = h(buf.readUInt32LE(off), 8);
-  const d2 = h(buf.readUInt16LE(off + 4), 4);
-  const d3 = h(buf.readUInt16LE(off + 6), 4);
-  const d4 = buf.toString('hex', off + 8, off + 10);
-  const d5 = buf.toString('hex', off + 10, off + 16);
-  return `{${d1}-${d2}-${d3}-${d4}-${d5}}`.toUpperCase();
+  const h = hexLower(buf, off, off + 16);
+  let g = guidCache.get(h);
+  if (g === undefined) {
+    // Data1 (u32), Data2 and Data3 (u16) are little-endian; the last 8 bytes are as stored.
+    const le = (a: number, b: number) => {
+      let r = '';
+      for (let i = b - 2; i >= a; i -= 2) r += h.slice(i, i + 2);
+      return r;
+    };
+    g = `{${le(0, 8)}-${le(8, 12)}-${le(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`.toUpperCase();
+    if (guidCache.size > 8192) guidCache.clear(); // bounded: unique GUIDs must not grow memory
+    guidCache.set(h, g);
+  }
+  return g;
 }
 
 /** SID: revision, sub-authority count, 48-bit big-endian authority, u32 LE sub-authorities. */
@@ -143,12 +200,12 @@ export function sidString(buf: Buffer, off: number, end: number): string {
 export function utf16(buf: Buffer, start: number, end: number): string {
   if ((end - start) & 1) end--;
   while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
-  return end > start ? buf.toString('utf16le', start, end) : '';
+  return end > start ? ucs2(buf, start, end) : '';
 }
 
 function ansi(buf: Buffer, start: number, end: number): string {
   while (end > start && buf[end - 1] === 0) end--;
-  return buf.toString('latin1', start, end);
+  return latin1(buf, start, end);
 }
 
 function hex64(buf: Buffer, off: number): string {
@@ -167,6 +224,16 @@ export function floatText(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? 'INF' : '-INF';
   return String(v);
+}
+
+/** The shortest decimal that reads back as the same float32 (0.1f prints as 0.1, not 0.100000001...). */
+function shortestFloat32(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  for (let digits = 1; digits < 9; digits++) {
+    const candidate = Number(v.toPrecision(digits));
+    if (Math.fround(candidate) === v) return candidate;
+  }
+  return v;
 }
 
 /** Fixed item sizes used to split array values (0x80|t); 0 means variable or unsupported. */
@@ -233,7 +300,7 @@ export function decodeScalar(buf: Buffer, type: number, start: number, end: numb
     case ValueType.UInt64:
       return size >= 8 ? int64(buf, start, false) : undefined;
     case ValueType.Real32:
-      return size >= 4 ? buf.readFloatLE(start) : undefined;
+      return size >= 4 ? shortestFloat32(buf.readFloatLE(start)) : undefined;
     case ValueType.Real64:
       return size >= 8 ? buf.readDoubleLE(start) : undefined;
     case ValueType.Bool:
@@ -248,7 +315,7 @@ export function decodeScalar(buf: Buffer, type: number, start: number, end: numb
       if (size === 4) return `0x${buf.readUInt32LE(start).toString(16)}`;
       return size >= 8 ? hex64(buf, start) : undefined;
     case ValueType.FileTime:
-      return size >= 8 ? new FileTime(buf.readBigUInt64LE(start)) : undefined;
+      return size >= 8 ? new FileTime(buf.readUInt32LE(start + 4), buf.readUInt32LE(start)) : undefined;
     case ValueType.SystemTime:
       return size >= 16 ? systemTimeToIso(buf, start) : undefined;
     case ValueType.Sid:

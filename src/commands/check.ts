@@ -1,0 +1,273 @@
+import { createRequire } from 'node:module';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { examples, type App } from '../app.js';
+import { ClkError, ExitCode, FailedError, UsageError } from '../errors.js';
+import type { Farm } from '../farm/load.js';
+import { selectServers } from '../farm/load.js';
+import { ALL_CHECKS } from '../checks/catalog.js';
+import { CheckContext } from '../checks/context.js';
+import { planChecks, runWithRetry, summarize, validateSelection } from '../checks/runner.js';
+import { summaryLine, toJson, toJunit, toTap, type RunReport } from '../checks/output.js';
+import type { CheckDef, CheckResult, Status } from '../checks/types.js';
+import { renderTable } from '../ui/table.js';
+import type { Io } from '../ui/io.js';
+import { formatBytes, formatDuration } from '../ui/io.js';
+
+const require = createRequire(import.meta.url);
+const pkg = require('../../package.json') as { version: string; engines?: { node?: string } };
+
+interface CheckOpts {
+  only?: string[];
+  skip?: string[];
+  group?: string[];
+  list?: boolean;
+  strict?: boolean;
+  junit?: string;
+  tap?: boolean;
+  server?: string[];
+  concurrency?: number;
+  timeout?: number;
+  minFree: number;
+  outputDir?: string;
+  tracerMaxAge: number;
+  retryTimeout?: number;
+  sleep: number;
+}
+
+const DEFAULT_MIN_FREE = 2 * 1024 ** 3;
+
+/** "2GiB", "500MB", "1.5G", "1048576" → bytes. */
+export function parseSize(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b)?\s*$/i.exec(text);
+  if (!m) throw new UsageError(`--min-free: "${text}" is not a size`, { hint: 'use e.g. 2GiB, 500MB or a number of bytes' });
+  const power = { '': 0, k: 1, m: 2, g: 3, t: 4 }[m[2].toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  const base = m[3] && !/i/i.test(m[3]) ? 1000 : 1024;
+  return Math.round(Number(m[1]) * base ** power);
+}
+
+/** "500ms", "10s", "5m", "1h"; a bare number is seconds. */
+export function parseDuration(flag: string) {
+  return (text: string): number => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$/i.exec(text);
+    if (!m) throw new UsageError(`${flag}: "${text}" is not a duration`, { hint: 'use e.g. 500ms, 30s, 5m or 1h' });
+    const unit = (m[2] ?? 's').toLowerCase();
+    const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'h' ? 3_600_000 : 60_000;
+    return Math.round(Number(m[1]) * factor);
+  };
+}
+
+function positiveNumber(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: "${v}" must be a positive number`);
+    return n;
+  };
+}
+
+/** Accept both `--only a b` and `--only a,b`. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function registerCheckCommand(program: Command, app: App): void {
+  examples(
+    program
+      .command('check')
+      .description('prerequisite checks for people and CI: this machine, the farm file, every server, logs, license, endpoints, services')
+      .option('--only <id|group>', 'run only these checks (ids, ids with [SERVER], or groups; repeat or comma-separate)', collect)
+      .option('--skip <id|group>', 'leave these checks out (same forms as --only)', collect)
+      .option('--group <name>', 'run only the checks of these groups', collect)
+      .option('--list', 'list the checks and exit', false)
+      .option('--strict', 'warnings (and errors of warning-severity checks) fail the run', false)
+      .option('--junit <file>', 'also write the results as JUnit XML to this file ("-" for stdout)')
+      .option('--tap', 'print the results as TAP 14 instead of the table', false)
+      .option('-s, --server <name...>', 'only these servers')
+      .option('--concurrency <n>', 'checks run at once (default: the farm\'s settings.concurrency)', positiveNumber('--concurrency'))
+      .option('--timeout <ms>', 'time limit of every check, replacing each check\'s own', positiveNumber('--timeout'))
+      .addOption(new Option('--min-free <size>', 'free disk a bundle needs in the output folder (e.g. 500MB, 5GiB)').argParser(parseSize).default(DEFAULT_MIN_FREE, '2GiB'))
+      .option('--output-dir <dir>', 'where bundles will be written (free disk is measured there; default: current folder)')
+      .option('--tracer-max-age <hours>', 'Tracer logging counts as active when its newest line is at most this old', positiveNumber('--tracer-max-age'), 24)
+      .option('--retry-timeout <duration>', 'while checks fail, run them again until they pass or this time is up (e.g. 5m), for pipelines right after a deployment', parseDuration('--retry-timeout'))
+      .addOption(new Option('--sleep <duration>', 'pause between attempts with --retry-timeout').argParser(parseDuration('--sleep')).default(10_000, '10s'))
+      .action(async (opts: CheckOpts, cmd: Command) => {
+        const io = app.io(cmd);
+        const json = app.globals(cmd).json;
+        const toStdout = [json && '--json', opts.tap && '--tap', opts.junit === '-' && '--junit -'].filter(Boolean);
+        if (toStdout.length > 1) throw new UsageError(`${toStdout.join(' and ')} both write to stdout: choose one`);
+
+        if (opts.list) {
+          listChecks(io, json, ALL_CHECKS);
+          return;
+        }
+
+        let farm: Farm | undefined;
+        let farmError: { message: string; hint?: string } | undefined;
+        try {
+          farm = await app.farm(cmd);
+        } catch (err) {
+          // A broken or missing farm file is itself a check result (farm.valid), not the end of the run.
+          if (!(err instanceof ClkError)) throw err;
+          farmError = { message: err.message, hint: err.hint };
+        }
+        const servers = farm ? selectServers(farm, opts.server) : [];
+        const selection = { only: opts.only, skip: opts.skip, groups: opts.group };
+        validateSelection(ALL_CHECKS, selection, farm?.servers.map((s) => s.name) ?? []);
+        const planned = planChecks(ALL_CHECKS, servers, selection);
+        if (planned.length === 0) throw new UsageError('the selection leaves no check to run', { hint: 'loosen --only / --skip / --group' });
+
+        const makeContext = () =>
+          new CheckContext({
+            farm,
+            farmError,
+            farmFile: app.globals(cmd).farm,
+            servers,
+            options: {
+              outputDir: resolve(app.cwd, opts.outputDir ?? '.'),
+              minFreeBytes: opts.minFree,
+              tracerMaxAgeHours: opts.tracerMaxAge,
+              toolVersion: pkg.version,
+              nodeRange: pkg.engines?.node ?? '>=20',
+            },
+          });
+        const startedAt = new Date();
+        const spinner = io.spinner(`Running ${planned.length} checks${farm ? ` on ${farm.farm.name}` : ''}`);
+        let results: CheckResult[];
+        let attempts: number;
+        try {
+          ({ results, attempts } = await runWithRetry(
+            makeContext,
+            planned,
+            {
+              concurrency: opts.concurrency ?? farm?.settings.concurrency ?? 8,
+              timeoutMs: opts.timeout,
+              signal: app.signal,
+              onResult: (_r, done, total) => spinner.update(`Running checks (${done}/${total})`),
+            },
+            {
+              retryTimeoutMs: opts.retryTimeout,
+              sleepMs: opts.sleep,
+              strict: Boolean(opts.strict),
+              onRetry: ({ attempt, failing, waitMs }) =>
+                io.info(`attempt ${attempt}: ${failing.length} failing (${failing.slice(0, 5).join(', ')}${failing.length > 5 ? ', ...' : ''}); retrying in ${formatDuration(waitMs)}`),
+            },
+          ));
+        } finally {
+          spinner.stop();
+        }
+        if (attempts > 1) io.info(`${attempts} attempts`);
+        const summary = summarize(results, Boolean(opts.strict), Date.now() - startedAt.getTime());
+        const report: RunReport = {
+          farm: farm && { name: farm.farm.name, systemId: farm.farm.systemId, environment: farm.farm.environment, file: farm.file },
+          farmFile: app.globals(cmd).farm,
+          strict: Boolean(opts.strict),
+          startedAt,
+          summary,
+          results,
+          attempts,
+        };
+
+        if (json) io.json(toJson(report));
+        else if (opts.tap) io.stdout.write(toTap(report));
+        else if (opts.junit === '-') io.stdout.write(toJunit(report));
+        else renderHuman(io, report);
+
+        if (opts.junit && opts.junit !== '-') {
+          const file = resolve(app.cwd, opts.junit);
+          try {
+            await mkdir(dirname(file), { recursive: true });
+            const tmp = `${file}.${process.pid}.tmp`;
+            await writeFile(tmp, toJunit(report));
+            await rename(tmp, file);
+            io.info(`JUnit report written to ${file}`);
+          } catch (err) {
+            throw new FailedError(`cannot write the JUnit report ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { hint: 'choose a writable path for --junit' });
+          }
+        }
+        if (summary.failed) app.report(ExitCode.failed);
+      }),
+    [
+      'clk-support --farm fixtures/demo-farm/clk-farm.json check',
+      'clk-support check --junit reports/check.xml        # CI: exit 1 when a check failed',
+      'clk-support check --strict --tap                   # warnings fail too; TAP on stdout',
+      'clk-support check --only server.reachable,farm.versions',
+      'clk-support check --group logs --server APP01 --json',
+      'clk-support check --skip services --min-free 5GiB --output-dir D:\\bundles',
+      'clk-support check --retry-timeout 5m --sleep 15s    # after a deployment: wait for the farm to come up',
+      'clk-support check --list',
+    ],
+  );
+}
+
+const SYMBOL: Record<Status, string> = { pass: '✓', warn: '!', fail: '✗', skip: '-', error: '☠', timeout: '⏱' };
+
+function badge(io: Io, s: Status): string {
+  const text = `${SYMBOL[s]} ${s}`;
+  if (s === 'pass') return io.c.green(text);
+  if (s === 'warn') return io.c.yellow(text);
+  if (s === 'skip') return io.c.dim(text);
+  return io.c.red(text);
+}
+
+function renderHuman(io: Io, r: RunReport): void {
+  io.out(renderTable(r.results, [
+    { header: 'STATUS', value: (x) => badge(io, x.status) },
+    { header: 'CHECK', value: (x) => x.id },
+    { header: 'RESULT', value: (x) => x.message.split('\n')[0] },
+  ]));
+  const problems = r.results.filter((x) => x.status !== 'pass' && x.status !== 'skip');
+  if (problems.length) {
+    io.out('');
+    io.out(io.c.bold(`To look at (${problems.length}):`));
+    for (const x of problems) {
+      io.out(`${badge(io, x.status)} ${x.id}: ${x.title}`);
+      io.out(`    ${x.message}`);
+      for (const d of x.details.slice(0, 12)) io.out(io.c.dim(`      ${d}`));
+      if (x.details.length > 12) io.out(io.c.dim(`      ... ${x.details.length - 12} more (--json shows all)`));
+      if (x.hint) io.out(`    ${io.c.cyan('fix:')} ${x.hint}`);
+    }
+  }
+  if (io.verbose)
+    for (const x of r.results.filter((y) => y.status === 'pass' && y.details.length)) io.debug(`${x.id}:\n${x.details.map((d) => `  ${d}`).join('\n')}`);
+  io.out('');
+  const line = summaryLine(r.summary);
+  io.out(r.summary.failed ? io.c.red(`✗ ${line}${r.strict ? ' (strict)' : ''}`) : io.c.green(`✓ ${line}${r.strict ? ' (strict)' : ''}`));
+}
+
+function appliesText(d: CheckDef): string {
+  if (d.scope === 'global') return 'this run';
+  const parts: string[] = ['each server'];
+  if (d.appliesTo?.roles) parts.push(`roles ${d.appliesTo.roles.join('/')}`);
+  if (d.appliesTo?.platforms) parts.push(d.appliesTo.platforms.join('/'));
+  if (d.appliesTo?.transports) parts.push(`via ${d.appliesTo.transports.join('/')}`);
+  return parts.join(', ');
+}
+
+function listChecks(io: Io, json: boolean, defs: readonly CheckDef[]): void {
+  if (json) {
+    io.json({
+      schema: 'clk-support/check-list/v1',
+      checks: defs.map((d) => ({
+        id: d.id,
+        group: d.group,
+        title: d.title,
+        severity: d.severity,
+        scope: d.scope,
+        appliesTo: d.scope === 'server' ? d.appliesTo ?? {} : undefined,
+        timeoutMs: typeof d.timeoutMs === 'number' ? d.timeoutMs : 'from farm settings',
+        hint: d.hint,
+      })),
+    });
+    return;
+  }
+  io.out(renderTable(defs, [
+    { header: 'ID', value: (d) => d.id },
+    { header: 'GROUP', value: (d) => d.group },
+    { header: 'SEVERITY', value: (d) => d.severity },
+    { header: 'RUNS FOR', value: appliesText },
+    { header: 'TIMEOUT', value: (d) => (typeof d.timeoutMs === 'number' ? `${d.timeoutMs / 1000} s` : 'farm'), align: 'right' },
+    { header: 'TITLE', value: (d) => d.title },
+  ]));
+  io.info(`\n${defs.length} checks. Select with --only/--skip (ids, ids with [SERVER], or groups) or --group. Default --min-free ${formatBytes(DEFAULT_MIN_FREE)}.`);
+}

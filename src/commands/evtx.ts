@@ -1,0 +1,179 @@
+// `clk-support evtx dump|stats`: read Windows .evtx logs with the streaming reader. Damaged files
+// are read as far as possible; what was skipped is reported on stderr and the exit code stays 0.
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { examples, type App } from '../app.js';
+import { UsageError } from '../errors.js';
+import type { Io } from '../ui/io.js';
+import { renderTable } from '../ui/table.js';
+import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine, type EvtxRecord, type EvtxStats, type EvtxWarning } from '../logs/evtx/index.js';
+
+interface DumpOptions {
+  format: string;
+  from?: string;
+  to?: string;
+  level?: string;
+  id?: string;
+}
+
+async function requireFiles(files: string[]): Promise<void> {
+  for (const file of files) {
+    const s = await stat(file).catch(() => undefined);
+    if (!s) throw new UsageError(`${file}: no such file`, { code: 'NOT_FOUND', hint: 'give the path of an .evtx file' });
+    if (!s.isFile()) throw new UsageError(`${file}: not a regular file`, { code: 'NOT_FOUND', hint: 'give the path of an .evtx file' });
+  }
+}
+
+function parseTime(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} ${value}: not an ISO date/time`, { hint: `e.g. ${flag} 2026-11-20T09:30Z` });
+  return t;
+}
+
+function parseIds(value: string | undefined): Set<number> | undefined {
+  if (value === undefined) return undefined;
+  const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length === 0 || ids.some((s) => !/^\d+$/.test(s))) throw new UsageError(`--id ${value}: expected event ids like 4624,4625`);
+  return new Set(ids.map(Number));
+}
+
+/** Builds the record filter of `dump`; time windows use System/TimeCreated, not the header time. */
+function recordFilter(opts: DumpOptions): (r: EvtxRecord) => boolean {
+  const from = parseTime(opts.from, '--from');
+  const to = parseTime(opts.to, '--to');
+  let levels: Set<number> | undefined;
+  if (opts.level !== undefined) {
+    const parsed = parseLevels(opts.level);
+    if (!parsed || parsed.length === 0) {
+      throw new UsageError(`--level ${opts.level}: unknown level`, { hint: 'use numbers 0-5 or names: critical, error, warning, information, verbose' });
+    }
+    levels = new Set(parsed);
+  }
+  const ids = parseIds(opts.id);
+  return (r) => {
+    const s = r.system;
+    if (levels && !levels.has(s.level)) return false;
+    if (ids && !ids.has(s.eventId)) return false;
+    if (from !== undefined || to !== undefined) {
+      const t = s.timeCreated?.getTime();
+      if (t === undefined || Number.isNaN(t)) return false;
+      if (from !== undefined && t < from) return false;
+      if (to !== undefined && t > to) return false;
+    }
+    return true;
+  };
+}
+
+function describeWarning(file: string, w: EvtxWarning): string {
+  const where = w.chunk !== undefined ? `offset ${w.offset} (chunk ${w.chunk})` : `offset ${w.offset}`;
+  return `${file}: ${where}: ${w.reason}`;
+}
+
+/** Writes in 64 KiB batches and waits for 'drain', so a slow pipe never buffers a whole log. */
+class BatchedWriter {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly out: NodeJS.WritableStream) {}
+
+  /** Queues text; true when a batch is full and flush() should be awaited (no promise per record). */
+  add(text: string): boolean {
+    this.parts.push(text);
+    this.size += text.length;
+    return this.size >= 65536;
+  }
+
+  async flush(): Promise<void> {
+    if (this.parts.length === 0) return;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+  }
+}
+
+function statsJson(file: string, s: EvtxStats) {
+  return {
+    file,
+    records: s.records,
+    first: s.first?.toISOString(),
+    last: s.last?.toISOString(),
+    byLevel: s.byLevel,
+    byProvider: s.byProvider,
+    chunks: s.chunks,
+    skippedChunks: s.skippedChunks,
+    warnings: s.warnings,
+  };
+}
+
+function printStats(io: Io, file: string, s: EvtxStats): void {
+  io.out(`${file}`);
+  io.out(`  records: ${s.records} in ${s.chunks} chunks${s.skippedChunks ? ` (${s.skippedChunks} damaged chunks skipped)` : ''}`);
+  io.out(`  time range (TimeCreated): ${s.first?.toISOString() ?? '-'} .. ${s.last?.toISOString() ?? '-'}`);
+  const levels = Object.entries(s.byLevel).sort((a, b) => b[1] - a[1]);
+  if (levels.length) io.out(renderTable(levels, [{ header: '  LEVEL', value: ([l]) => `  ${l}` }, { header: 'RECORDS', value: ([, n]) => String(n), align: 'right' }]));
+  const providers = Object.entries(s.byProvider).sort((a, b) => b[1] - a[1]);
+  const top = providers.slice(0, 15);
+  if (top.length) io.out(renderTable(top, [{ header: '  PROVIDER', value: ([p]) => `  ${p || '(none)'}` }, { header: 'RECORDS', value: ([, n]) => String(n), align: 'right' }]));
+  if (providers.length > top.length) io.out(`  ... and ${providers.length - top.length} more providers (--json lists all)`);
+  io.out(`  warnings: ${s.warnings.length}`);
+}
+
+export function registerEvtxCommands(program: Command, app: App): void {
+  const evtx = program.command('evtx').description('read Windows event logs (.evtx), also damaged or still-open ones');
+
+  examples(
+    evtx
+      .command('dump')
+      .description('print the records of an .evtx file (warnings about damaged parts go to stderr)')
+      .argument('<file>', '.evtx file')
+      .option('--format <format>', 'xml or jsonl (one JSON object per line); --json means jsonl', 'xml')
+      .option('--from <iso>', 'only records with TimeCreated at or after this time')
+      .option('--to <iso>', 'only records with TimeCreated at or before this time')
+      .option('--level <levels>', `only these levels, numbers or names (${[1, 2, 3, 4, 5, 0].map(levelName).join(', ')}), comma-separated`)
+      .option('--id <ids>', 'only these event ids, comma-separated')
+      .action(async (file: string, opts: DumpOptions, cmd: Command) => {
+        const io = app.io(cmd);
+        const format = app.globals(cmd).json ? 'jsonl' : opts.format;
+        if (format !== 'xml' && format !== 'jsonl') throw new UsageError(`--format ${opts.format}: expected xml or jsonl`);
+        const keep = recordFilter(opts);
+        await requireFiles([file]);
+        const out = new BatchedWriter(io.stdout);
+        let warnings = 0;
+        for await (const r of readEvtx(file, { signal: app.signal, onWarning: (w) => (warnings++, io.warn(describeWarning(file, w))) })) {
+          if (!keep(r)) continue;
+          if (out.add(format === 'xml' ? `${r.xml()}\n` : `${renderJsonLine(r)}\n`)) await out.flush();
+        }
+        await out.flush();
+        if (warnings) io.info(`${file}: ${warnings} warning${warnings === 1 ? '' : 's'}; the records that could be read were printed`);
+      }),
+    [
+      'clk-support evtx dump System.evtx --level error,critical',
+      'clk-support evtx dump Application.evtx --format jsonl --from 2026-11-20T09:00Z --to 2026-11-20T10:00Z',
+      'clk-support evtx dump Security.evtx --id 4624,4625 --format jsonl',
+    ],
+  );
+
+  examples(
+    evtx
+      .command('stats')
+      .description('records, time range (TimeCreated), counts by level and provider, and what was damaged')
+      .argument('<files...>', '.evtx files')
+      .action(async (files: string[], _opts: unknown, cmd: Command) => {
+        const io = app.io(cmd);
+        await requireFiles(files);
+        const json = app.globals(cmd).json;
+        const results: ReturnType<typeof statsJson>[] = [];
+        for (const file of files) {
+          const s = await evtxStats(file, { signal: app.signal });
+          if (json) results.push(statsJson(file, s));
+          else {
+            printStats(io, file, s);
+            for (const w of s.warnings) io.warn(describeWarning(file, w));
+          }
+        }
+        if (json) io.json({ schema: 'clk-support/evtx-stats/v1', files: results });
+      }),
+    ['clk-support evtx stats System.evtx Application.evtx', 'clk-support evtx stats --json Security.evtx'],
+  );
+}

@@ -1,0 +1,209 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { examples, type App } from '../app.js';
+import { ExitCode, UsageError } from '../errors.js';
+import { selectServers } from '../farm/load.js';
+import { parseTime, resolveWindow } from '../logs/window.js';
+import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
+import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
+import { PRIORITY_LABEL } from '../incident/priority.js';
+import { buildEscalation, buildSpeedup, followupMissing, SPEEDUP_REQUESTS, type SpeedupRequest } from '../incident/followups.js';
+import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
+import type { Io } from '../ui/io.js';
+import { registerServiceCommands } from './service.js';
+
+function camel(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Every answer flag on a command (the same flags on prefill, speedup and escalate). */
+function addAnswerOptions(cmd: Command, only?: (q: Question) => boolean): Command {
+  cmd.option('--answers <file>', 'answers as JSON (keys: shortDescription, steps, systemDown, processes, usersAffected, workaround, deadlines, financialImpact, gettingWorse, goLiveDate, showstopper, contactName, contactPhone, contactEmail); flags override it');
+  for (const q of QUESTIONS.filter(only ?? (() => true))) cmd.option(`${q.flag} <${q.type === 'yesno' ? 'yes|no' : q.type}>`, q.prompt);
+  cmd.option('--confirm-very-high', 'confirm that SAP Note 67739 conditions for Very High hold (production down / go-live blocked / core processes seriously affected, no workaround)');
+  return cmd;
+}
+
+async function loadAnswers(opts: Record<string, unknown>, cwd: string): Promise<IncidentAnswers> {
+  let fromFile: IncidentAnswers = {};
+  if (typeof opts.answers === 'string') {
+    const file = resolve(cwd, opts.answers);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`--answers: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`--answers: ${file} is not valid JSON (${(err as Error).message})`);
+    }
+    fromFile = parseAnswers(raw, file);
+  }
+  const fromFlags: Record<string, unknown> = {};
+  for (const q of QUESTIONS) {
+    const v = opts[camel(q.flag)];
+    if (v !== undefined) fromFlags[q.id] = v;
+  }
+  if (opts.confirmVeryHigh) fromFlags.confirmVeryHigh = true;
+  if (typeof opts.priority === 'string') fromFlags.priority = opts.priority;
+  return { ...fromFile, ...parseAnswers(fromFlags, 'flags') };
+}
+
+/** Ask for what is missing on a terminal; off a terminal, name every missing flag. */
+async function completeAnswers(io: Io, missing: Question[], answers: IncidentAnswers, defaults: Partial<Record<keyof IncidentAnswers, string>> = {}): Promise<IncidentAnswers> {
+  if (missing.length === 0) return answers;
+  if (!io.canPrompt) throw new MissingAnswersError(missing);
+  return askQuestions(io, missing, answers, defaults);
+}
+
+/** `incident ...` and the `service request` that often follows one (one registration for both). */
+export function registerIncidentCommands(program: Command, app: App): void {
+  registerServiceCommands(program, app);
+  const incident = program.command('incident').description('SAP incidents: prefill the form from the farm and its logs, speed-up and escalation texts');
+
+  const prefill = incident
+    .command('prefill')
+    .description('fill in everything the farm and its logs can tell for an SAP incident; ask only for the rest')
+    .option('--from <time>', 'start of the incident window (ISO 8601, "now" or -2h)')
+    .option('--to <time>', 'end of the incident window (default now)')
+    .option('--around <time>', 'centre of the window (with --span)')
+    .option('--span <duration>', 'window length (default 24h, or 2h with --around)')
+    .option('-s, --server <name...>', 'only these servers')
+    .addOption(new Option('--topic <topic>', 'technical (XX-PART-CLK) or license (XX-PART-CLK-LKY); auto decides from the errors').choices(['auto', 'technical', 'license']).default('auto'))
+    .option('--bundle <zip>', 'the bundle from collect, listed as the attachment')
+    .option('--changes-since <time>', 'look for installs, updates and modified files from here (default 7 days before the window)')
+    .option('--error-token <token...>', 'what makes a Tracer line an error line (case-sensitive; default ERROR FATAL Exception)')
+    .option('--user-pattern <regex...>', 'how to find the user in an error line: a regular expression with a group (?<user>...) (case-insensitive); replaces the defaults')
+    .addOption(new Option('--priority <priority>', 'override the suggested priority').choices([...PRIORITIES]))
+    .addOption(new Option('--format <format>', 'output format (--json for JSON)').choices(['text', 'markdown']).default('text'));
+  addAnswerOptions(prefill);
+  examples(
+    prefill.action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const io = app.io(cmd);
+      const farm = await app.farm(cmd);
+      const window = resolveWindow({ from: opts.from as string, to: opts.to as string, around: opts.around as string, span: opts.span as string });
+      const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
+      let answers = await loadAnswers(opts, app.cwd);
+      const spinner = io.spinner(`Reading ${servers.length} server(s) of ${farm.farm.name}`);
+      let result: IncidentPrefill;
+      try {
+        result = await prefillIncident(farm, {
+          window,
+          servers,
+          topic: opts.topic as Topic,
+          answers,
+          bundlePath: opts.bundle as string | undefined,
+          changesSince: opts.changesSince ? parseTime(opts.changesSince as string, '--changes-since') : undefined,
+          errorTokens: opts.errorToken as string[] | undefined,
+          userPatterns: opts.userPattern as string[] | undefined,
+          signal: app.signal,
+          onProgress: (m) => spinner.update(m),
+        });
+      } catch (err) {
+        spinner.fail();
+        throw err;
+      }
+      spinner.succeed(
+        `${result.affectedUsers.total} user(s) affected, first error ${result.firstOccurrence ? result.firstOccurrence.time : 'none'}, ${result.changes.events.length + result.changes.files.length} change(s)`,
+      );
+      for (const w of result.warnings) io.warn(w);
+      if (result.versions.mismatch) io.warn(`servers on different builds: ${Object.entries(result.versions.byVersion).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
+
+      // Ask for the rest (on a terminal), or stop naming every missing flag after printing what is known.
+      if (result.missing.length && io.canPrompt) {
+        io.info(io.c.bold(`\nFrom the farm: ${result.component.id}, ${result.affectedUsers.total} user(s) seen in errors, first error ${result.firstOccurrence?.time ?? 'none'}.`));
+        io.info('Now what only you can tell SAP (SAP Note 1281633):');
+        const missingQs = QUESTIONS.filter((q) => result.missing.some((m) => m.id === q.id));
+        answers = await completeAnswers(io, missingQs, answers, { usersAffected: `${result.affectedUsers.total} users (seen in error logs)` });
+        result = withAnswers(result, answers);
+      }
+      if (result.priority.eligibleForVeryHigh && !answers.confirmVeryHigh && io.canPrompt) {
+        if (await confirmVeryHigh(io, result.priority.reasons)) {
+          answers = { ...answers, confirmVeryHigh: true };
+          const contact = QUESTIONS.filter((q) => (q.id === 'contactName' || q.id === 'contactPhone') && !answers[q.id]);
+          if (contact.length) answers = await askQuestions(io, contact.map((q) => ({ ...q, required: true })), answers);
+          result = withAnswers(result, answers);
+        }
+      }
+      if (app.globals(cmd).json) io.json(result);
+      else io.out(opts.format === 'markdown' ? renderIncidentMarkdown(result) : renderIncidentText(result));
+      if (result.priority.veryHighNeeds.length) io.info(`Very High not taken: needs ${result.priority.veryHighNeeds.join('; ')}`);
+      if (result.missing.length) throw new MissingAnswersError(result.missing.map((m) => ({ flag: m.flag, prompt: m.prompt })));
+      if (result.servers.some((s) => !s.reachable)) app.report(ExitCode.partial);
+    }),
+    [
+      'clk-support incident prefill --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z',
+      'clk-support --no-input incident prefill --around 2025-06-03T10:30Z --span 4h --answers answers.json',
+      'clk-support --json incident prefill --from -6h --topic license --answers answers.json',
+      'clk-support incident prefill --from -2h --format markdown --user-pattern "Operator=(?<user>\\S+)" --error-token ERROR FATAL',
+    ],
+  );
+
+  const priorityOption = (flag: string, desc: string) => new Option(flag, desc).choices([...PRIORITIES]);
+
+  const speedup = incident
+    .command('speedup')
+    .description('text for a speed-up of an open incident (priority change, processor, progress feedback), with the business impact SAP asks for')
+    .requiredOption('--incident <number>', 'the SAP incident number, e.g. 123456/2025')
+    .addOption(new Option('--request <kind>', 'what to ask for').choices([...SPEEDUP_REQUESTS]).makeOptionMandatory())
+    .addOption(priorityOption('--new-priority <priority>', 'the priority asked for (with --request priority)'))
+    .addOption(priorityOption('--current-priority <priority>', 'the priority the incident has now'))
+    .option('--availability <text>', 'when the contact can be reached, e.g. "24x7" or "08:00-18:00 CET"');
+  addAnswerOptions(speedup, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
+  examples(
+    speedup.action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const io = app.io(cmd);
+      const farm = await app.farm(cmd);
+      let answers = await loadAnswers(opts, app.cwd);
+      answers = await completeAnswers(io, followupMissing('speedup', farm.farm.environment, answers), answers);
+      const r = buildSpeedup(farm, {
+        incident: opts.incident as string,
+        request: opts.request as SpeedupRequest,
+        newPriority: opts.newPriority as Priority | undefined,
+        currentPriority: opts.currentPriority as Priority | undefined,
+        answers,
+        availability: opts.availability as string | undefined,
+      });
+      if (app.globals(cmd).json) io.json(r);
+      else io.out(r.text);
+    }),
+    [
+      'clk-support incident speedup --incident 123456/2025 --request priority --current-priority medium --new-priority high --answers impact.json',
+      'clk-support --no-input incident speedup --incident 123456/2025 --request feedback --answers impact.json',
+    ],
+  );
+
+  const escalate = incident
+    .command('escalate')
+    .description('text for a formal escalation of a critical incident (needs High or Very High, the business impact and a contact)')
+    .requiredOption('--incident <number>', 'the SAP incident number, e.g. 123456/2025')
+    .addOption(priorityOption('--current-priority <priority>', 'the priority the incident has now (must be high or very-high)').makeOptionMandatory())
+    .option('--reason <text>', 'why the normal process is not enough (what happened so far)')
+    .option('--availability <text>', 'when the contact can be reached, e.g. "24x7"');
+  addAnswerOptions(escalate, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
+  examples(
+    escalate.action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const io = app.io(cmd);
+      const farm = await app.farm(cmd);
+      let answers = await loadAnswers(opts, app.cwd);
+      answers = await completeAnswers(io, followupMissing('escalate', farm.farm.environment, answers), answers);
+      const r = buildEscalation(farm, {
+        incident: opts.incident as string,
+        currentPriority: opts.currentPriority as Priority,
+        answers,
+        availability: opts.availability as string | undefined,
+        reason: opts.reason as string | undefined,
+      });
+      if (app.globals(cmd).json) io.json(r);
+      else io.out(r.text);
+      io.info(`Escalations are for critical business situations at ${PRIORITY_LABEL.high} or ${PRIORITY_LABEL['very-high']}; the CIC numbers are in SAP Note 560499.`);
+    }),
+    [
+      'clk-support incident escalate --incident 123456/2025 --current-priority high --answers impact.json --contact-name "A. Admin" --contact-phone "+49 30 1234" --availability 24x7',
+    ],
+  );
+}

@@ -1,0 +1,398 @@
+// incident prefill: everything the farm and its logs can tell SAP about an incident, gathered in one
+// pass over the servers, plus the answers only a person can give. Never prints or prompts: the
+// command (or collect) renders it.
+import pLimit from 'p-limit';
+import type { Farm } from '../farm/load.js';
+import type { ServerConfig } from '../farm/schema.js';
+import { probeFarm, type ServerProbe } from '../farm/probe.js';
+import { readIdentity } from '../farm/identity.js';
+import { glob } from '../farm/glob.js';
+import { joinServerPath } from '../farm/paths.js';
+import { toTransportError, type RemoteEntry, type Transport } from '../farm/transports/transport.js';
+import { parseUtcOffset } from '../logs/timestamps.js';
+import type { TimeWindow } from '../logs/window.js';
+import { errorMessage } from '../errors.js';
+import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS, type ErrorTally } from './tracer-errors.js';
+import { scanTracerFiles, type TracerFile } from './tracer-scan.js';
+import { guessDayFirst } from './day-order.js';
+import { scanServerEvents, type ChangeEvent, type ChangeKind } from './events.js';
+import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
+import { suggestPriority, type PrioritySuggestion } from './priority.js';
+
+export const PREFILL_SCHEMA = 'clk-support/incident-prefill/v1';
+export const COMPONENT_TECHNICAL = 'XX-PART-CLK';
+export const COMPONENT_LICENSING = 'XX-PART-CLK-LKY';
+export const DEFAULT_CHANGE_LOOKBACK_MS = 7 * 86_400_000;
+
+export type Topic = 'auto' | 'technical' | 'license';
+
+export interface PrefillOptions {
+  window: TimeWindow;
+  /** Server names (all when absent). */
+  servers?: readonly string[];
+  topic?: Topic;
+  answers?: IncidentAnswers;
+  /** The bundle from collect, listed as the attachment. */
+  bundlePath?: string;
+  signal?: AbortSignal;
+  /** Already open transports (collect's); their servers are not probed again and are left open. */
+  transports?: Map<string, Transport>;
+  /** Changes are looked for from here; default 7 days before the window. */
+  changesSince?: Date;
+  errorTokens?: readonly string[];
+  userPatterns?: readonly string[];
+  now?: Date;
+  /** false: scan Tracer files on this thread only (no worker threads). */
+  parallel?: boolean;
+  onProgress?: (message: string) => void;
+}
+
+export interface ServerFacts {
+  name: string;
+  role: string;
+  reachable: boolean;
+  reason?: string;
+  version?: string;
+  build?: string;
+  versionError?: string;
+  os?: string;
+  clockOffsetMs?: number;
+  /** What was subtracted from this server's log times (0 when the offset is within measurement noise). */
+  clockCorrectionMs: number;
+  /** On a different version/build from most of the farm. */
+  differs: boolean;
+  tracer: { files: number; bytes: number; errorLines: number; undated: number; users: string[]; licenseLines: number };
+  events: { channelsRead: string[]; channelsMissing: string[]; errorEvents: number; users: string[]; licenseEvents: number; topSources: { source: string; count: number }[] };
+  firstError?: { time: string; source: 'tracer' | 'eventlog'; detail: string };
+}
+
+export interface IncidentPrefill {
+  schema: typeof PREFILL_SCHEMA;
+  generatedAt: string;
+  window: { from: string; to: string };
+  component: { id: string; reason: string };
+  priority: PrioritySuggestion;
+  farm: { name: string; customerNumber: string; installationNumber: string; systemId: string; environment: Environment; product: string; file: string };
+  servers: ServerFacts[];
+  versions: { mismatch: boolean; byVersion: Record<string, string[]>; majority?: string; differing: string[] };
+  firstOccurrence?: { time: string; server: string; source: 'tracer' | 'eventlog'; detail: string };
+  affectedUsers: {
+    total: number;
+    users: string[];
+    perServer: { server: string; count: number; tracer: number; eventlog: number }[];
+    method: string;
+  };
+  changes: {
+    since: string;
+    events: { time: string; server: string; kind: ChangeKind; what: string; source: string }[];
+    files: { time: string; server: string; path: string; size: number }[];
+  };
+  attachments: { name: string; path?: string; note: string }[];
+  answers: IncidentAnswers;
+  /** Required answers still missing (flag names). */
+  missing: { id: string; flag: string; prompt: string }[];
+  warnings: string[];
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+interface ServerScan {
+  tally: ErrorTally;
+  files: number;
+  events?: Awaited<ReturnType<typeof scanServerEvents>>;
+  changedFiles: RemoteEntry[];
+}
+
+async function scanServer(
+  t: Transport,
+  server: ServerConfig,
+  clockOffsetMs: number,
+  o: { farm: Farm; fromMs: number; toMs: number; changesFromMs: number; tokens: readonly string[]; patternSources: readonly string[]; parallel?: boolean; signal?: AbortSignal; warn: (m: string) => void },
+): Promise<ServerScan> {
+  const utcOffsetMinutes = parseUtcOffset(server.logs.tracerUtcOffset ?? 'Z');
+  // Tracer logs: a file last written before the window cannot hold a line inside it.
+  const seen = new Set<string>();
+  const files: TracerFile[] = [];
+  for (const pattern of server.logs.tracerGlobs) {
+    let entries: RemoteEntry[];
+    try {
+      entries = await glob(t, pattern, { signal: o.signal, onSkip: (p, r) => o.warn(`${server.name}: skipped ${p} (${r})`) });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      o.warn(`${server.name}: Tracer logs ${pattern} could not be listed: ${errorMessage(err)}`);
+      continue;
+    }
+    for (const e of entries) {
+      if (seen.has(e.path)) continue;
+      seen.add(e.path);
+      if (e.mtime.getTime() - clockOffsetMs < o.fromMs) continue;
+      let dayFirst: boolean | undefined;
+      try {
+        dayFirst = guessDayFirst(await t.readAt(e.path, 0, 16 * 1024), e.mtime.getTime() - clockOffsetMs, utcOffsetMinutes);
+      } catch {
+        // unreadable: the scan reports it
+      }
+      files.push({ path: e.path, size: e.size, hostPath: t.hostPathOf(e.path), dayFirst });
+    }
+  }
+  const tally = await scanTracerFiles(server.name, t, files, {
+    errorTokens: o.tokens,
+    userPatterns: o.patternSources,
+    fromMs: o.fromMs,
+    toMs: o.toMs,
+    utcOffsetMinutes,
+    clockOffsetMs,
+  }, { signal: o.signal, warn: o.warn, parallel: o.parallel });
+  let events: ServerScan['events'];
+  if (server.platform === 'windows') {
+    try {
+      events = await scanServerEvents(t, server.logs.eventLogDir, server.logs.eventLogChannels, {
+        fromMs: o.fromMs,
+        toMs: o.toMs,
+        changesFromMs: o.changesFromMs,
+        clockOffsetMs,
+        signal: o.signal,
+        onWarning: o.warn,
+      });
+      if (events.channelsMissing.length) o.warn(`${server.name}: no event log file for ${events.channelsMissing.join(', ')} in ${server.logs.eventLogDir}`);
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      o.warn(`${server.name}: event logs could not be read: ${errorMessage(err)}`);
+    }
+  }
+  // ClickSoftware files and configuration modified since changesFrom.
+  const changedFiles: RemoteEntry[] = [];
+  const fileSeen = new Set<string>();
+  for (const pattern of [joinServerPath(t.platform, server.installRoot, '**', '*'), ...server.configGlobs]) {
+    try {
+      for (const e of await glob(t, pattern, { signal: o.signal, maxResults: 50_000 })) {
+        const m = e.mtime.getTime() - clockOffsetMs;
+        if (m >= o.changesFromMs && m <= o.toMs && !fileSeen.has(e.path)) {
+          fileSeen.add(e.path);
+          changedFiles.push(e);
+        }
+      }
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      o.warn(`${server.name}: ${pattern} could not be listed: ${errorMessage(err)}`);
+    }
+  }
+  return { tally, files: files.length, events, changedFiles };
+}
+
+/**
+ * The offset to correct a server's times by: none when it is within what the measurement can tell
+ * (half its round trip) or under half a second, where correcting would only add noise to log times.
+ */
+export function effectiveClockOffset(clock: { offsetMs: number; rttMs: number } | undefined): number {
+  if (!clock) return 0;
+  const abs = Math.abs(clock.offsetMs);
+  return abs <= Math.max(clock.rttMs / 2, 500) ? 0 : Math.round(clock.offsetMs);
+}
+
+/** The version most servers run (on a tie, the newest: the older ones are the odd ones out); the others "differ". */
+export function majorityVersion(byVersion: Record<string, string[]>): string | undefined {
+  return Object.entries(byVersion).sort((a, b) => b[1].length - a[1].length || b[0].localeCompare(a[0], 'en', { numeric: true }))[0]?.[0];
+}
+
+export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise<IncidentPrefill> {
+  const warnings: string[] = [];
+  const warn = (m: string) => warnings.push(m);
+  const now = opts.now ?? new Date();
+  const fromMs = opts.window.from.getTime();
+  const toMs = opts.window.to.getTime();
+  const changesFromMs = opts.changesSince?.getTime() ?? fromMs - DEFAULT_CHANGE_LOOKBACK_MS;
+  const tokens = opts.errorTokens?.length ? opts.errorTokens : DEFAULT_ERROR_TOKENS;
+  const patternSources = opts.userPatterns?.length ? opts.userPatterns : DEFAULT_USER_PATTERNS;
+  compileUserPatterns(patternSources); // bad patterns fail here, before any server is read
+  const names = opts.servers?.length ? new Set(opts.servers.map((s) => s.toLowerCase())) : undefined;
+  const servers = farm.servers.filter((s) => !names || names.has(s.name.toLowerCase()));
+
+  // Reach the servers (or take collect's open transports), reading versions and clock offsets.
+  const given = opts.transports ?? new Map<string, Transport>();
+  const toProbe = servers.filter((s) => !given.has(s.name));
+  opts.onProgress?.(`probing ${toProbe.length} server(s)`);
+  const probed = toProbe.length ? await probeFarm(farm, toProbe, { keepOpen: true, signal: opts.signal }) : { probes: [], transports: new Map<string, Transport>() };
+  const probes = new Map<string, ServerProbe>(probed.probes.map((p) => [p.server.name, p]));
+  for (const s of servers) {
+    const t = given.get(s.name);
+    if (!t) continue;
+    try {
+      probes.set(s.name, { server: s, reachable: true, identity: await readIdentity(t, s), durationMs: 0 });
+    } catch (err) {
+      const e = toTransportError(s.name, err, 'identity');
+      probes.set(s.name, { server: s, reachable: false, reason: e.reason, error: e.message, durationMs: 0 });
+    }
+  }
+  const transports = new Map<string, Transport>([...probed.transports, ...given]);
+
+  const scans = new Map<string, ServerScan>();
+  try {
+    const limit = pLimit(farm.settings.concurrency);
+    await Promise.all(
+      servers.map((s) =>
+        limit(async () => {
+          const t = transports.get(s.name);
+          const p = probes.get(s.name);
+          if (!t || !p?.reachable) return;
+          opts.onProgress?.(`reading logs of ${s.name}`);
+          const offset = effectiveClockOffset(p.identity?.clock);
+          if (p.identity?.clockError) warn(`${s.name}: clock offset unknown (${p.identity.clockError}); its times are taken as they are`);
+          scans.set(s.name, await scanServer(t, s, offset, { farm, fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
+        }),
+      ),
+    );
+  } finally {
+    // Only what we opened is ours to close.
+    await Promise.all([...probed.transports.values()].map((t) => t.close().catch(() => {})));
+  }
+
+  // Versions.
+  const byVersion: Record<string, string[]> = {};
+  for (const s of servers) {
+    const v = probes.get(s.name)?.identity?.product?.version;
+    if (v) (byVersion[v] ??= []).push(s.name);
+  }
+  const majority = majorityVersion(byVersion);
+  const mismatch = Object.keys(byVersion).length > 1;
+  const differing = mismatch ? Object.entries(byVersion).filter(([v]) => v !== majority).flatMap(([, n]) => n) : [];
+
+  // Per-server facts.
+  const allUsers = new Set<string>();
+  let firstOccurrence: IncidentPrefill['firstOccurrence'];
+  let errorLines = 0;
+  let licenseHits = 0;
+  let errorEvents = 0;
+  const facts: ServerFacts[] = servers.map((s) => {
+    const p = probes.get(s.name);
+    const scan = scans.get(s.name);
+    const id = p?.identity;
+    const tracerUsers = scan ? [...scan.tally.users.keys()].sort() : [];
+    const ev = scan?.events;
+    const eventUsers = ev ? [...ev.errors.users.keys()].sort() : [];
+    for (const u of tracerUsers) allUsers.add(u);
+    for (const u of eventUsers) allUsers.add(u);
+    errorLines += scan?.tally.errorLines ?? 0;
+    errorEvents += ev?.errors.errorEvents ?? 0;
+    licenseHits += (scan?.tally.licenseLines ?? 0) + (ev?.errors.licenseEvents ?? 0);
+    let firstError: ServerFacts['firstError'];
+    const tf = scan?.tally.first;
+    const ef = ev?.errors.first;
+    if (tf && (!ef || tf.ms <= ef.ms)) firstError = { time: iso(tf.ms), source: 'tracer', detail: tf.line };
+    else if (ef) firstError = { time: iso(ef.ms), source: 'eventlog', detail: `${ef.channel}: ${ef.provider} event ${ef.eventId}` };
+    if (firstError && (!firstOccurrence || firstError.time < firstOccurrence.time)) firstOccurrence = { ...firstError, server: s.name };
+    return {
+      name: s.name,
+      role: s.role,
+      reachable: Boolean(p?.reachable),
+      reason: p?.reachable ? undefined : `${p?.reason ?? 'unknown'}: ${p?.error ?? 'not reached'}`,
+      version: id?.product?.version,
+      build: id?.product?.build,
+      versionError: id?.productError,
+      os: id?.os,
+      clockOffsetMs: id?.clock ? Math.round(id.clock.offsetMs) : undefined,
+      clockCorrectionMs: effectiveClockOffset(id?.clock),
+      differs: differing.includes(s.name),
+      tracer: {
+        files: scan?.files ?? 0,
+        bytes: scan?.tally.bytes ?? 0,
+        errorLines: scan?.tally.errorLines ?? 0,
+        undated: scan?.tally.undated ?? 0,
+        users: tracerUsers,
+        licenseLines: scan?.tally.licenseLines ?? 0,
+      },
+      events: {
+        channelsRead: ev?.channelsRead ?? [],
+        channelsMissing: ev?.channelsMissing ?? [],
+        errorEvents: ev?.errors.errorEvents ?? 0,
+        users: eventUsers,
+        licenseEvents: ev?.errors.licenseEvents ?? 0,
+        topSources: ev ? [...ev.errors.sources.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([source, count]) => ({ source, count })) : [],
+      },
+      firstError,
+    };
+  });
+  for (const f of facts) if (!f.reachable) warn(`${f.name} unreachable (${f.reason}): its logs are not counted`);
+
+  // Component: licensing when asked, or when license errors are most of what the logs show.
+  const topic = opts.topic ?? 'auto';
+  const totalErrors = errorLines + errorEvents;
+  let component: IncidentPrefill['component'];
+  if (topic === 'license') component = { id: COMPONENT_LICENSING, reason: 'licensing topic chosen (--topic license)' };
+  else if (topic === 'technical') component = { id: COMPONENT_TECHNICAL, reason: 'technical topic chosen (--topic technical)' };
+  else if (totalErrors > 0 && licenseHits * 2 > totalErrors)
+    component = { id: COMPONENT_LICENSING, reason: `${licenseHits} of ${totalErrors} errors in the window mention licensing` };
+  else component = { id: COMPONENT_TECHNICAL, reason: totalErrors ? `${licenseHits} of ${totalErrors} errors in the window mention licensing (not most)` : 'no errors in the window; technical by default' };
+
+  // Changes.
+  const changeEvents: IncidentPrefill['changes']['events'] = [];
+  const changedFiles: IncidentPrefill['changes']['files'] = [];
+  for (const s of servers) {
+    const scan = scans.get(s.name);
+    if (!scan) continue;
+    // The same update is logged at each retry: keep its first sighting per server.
+    const dedup = new Map<string, ChangeEvent>();
+    for (const c of scan.events?.changes ?? []) {
+      const key = `${c.kind}|${c.what}`;
+      const prev = dedup.get(key);
+      if (!prev || c.ms < prev.ms) dedup.set(key, c);
+    }
+    for (const c of dedup.values()) changeEvents.push({ time: iso(c.ms), server: s.name, kind: c.kind, what: c.what, source: `${c.channel}: ${c.provider} ${c.eventId}` });
+    for (const f of scan.changedFiles) changedFiles.push({ time: f.mtime.toISOString(), server: s.name, path: f.path, size: f.size });
+  }
+  changeEvents.sort((a, b) => a.time.localeCompare(b.time) || a.server.localeCompare(b.server));
+  changedFiles.sort((a, b) => a.time.localeCompare(b.time));
+
+  const env = farm.farm.environment;
+  const answers = opts.answers ?? {};
+  const users = [...allUsers].sort();
+  const priority = suggestPriority(env, answers, users.length, now);
+  const missing = missingAnswers(answers, env).map((q: Question) => ({ id: q.id, flag: q.flag, prompt: q.prompt }));
+  if ((priority.suggested === 'high' || priority.suggested === 'very-high') && missing.some((m) => questionsFor(env).some((q) => q.id === m.id && q.id !== 'shortDescription' && q.id !== 'steps')))
+    warn('SAP requires a business impact for High and Very High incidents: answer the impact questions');
+
+  const attachments: IncidentPrefill['attachments'] = [];
+  if (opts.bundlePath) attachments.push({ name: opts.bundlePath.split(/[\\/]/).pop() ?? opts.bundlePath, path: opts.bundlePath, note: 'diagnostic bundle from clk-support collect (event logs .evtx, Tracer logs, Performance Monitor logs, redacted configuration)' });
+  else attachments.push({ name: '(none yet)', note: 'run: clk-support collect --from ... --to ... and attach the bundle (SAP asks for Event Viewer .evtx, Tracer and Performance Monitor logs)' });
+  attachments.push({ name: 'screenshots', note: 'add screenshots of the error as the user sees it' });
+
+  return {
+    schema: PREFILL_SCHEMA,
+    generatedAt: now.toISOString(),
+    window: { from: opts.window.from.toISOString(), to: opts.window.to.toISOString() },
+    component,
+    priority,
+    farm: { ...farm.farm, file: farm.file },
+    servers: facts,
+    versions: { mismatch, byVersion, majority, differing },
+    firstOccurrence,
+    affectedUsers: {
+      total: users.length,
+      users,
+      perServer: facts.map((f) => ({ server: f.name, count: new Set([...f.tracer.users, ...f.events.users]).size, tracer: f.tracer.users.length, eventlog: f.events.users.length })),
+      method:
+        `distinct user names (case-insensitive, domain dropped) in Tracer lines containing ${tokens.map((t) => `"${t}"`).join(', ')} ` +
+        `and matching ${patternSources.length} user pattern(s), plus user accounts (S-1-5-21 SIDs, user-name fields) of Error/Critical events, ` +
+        `inside ${iso(fromMs)} .. ${iso(toMs)} after each server's clock offset; ${errorLines} error line(s), ${errorEvents} error event(s)`,
+    },
+    changes: { since: iso(changesFromMs), events: changeEvents, files: changedFiles },
+    attachments,
+    answers,
+    missing,
+    warnings,
+  };
+}
+export { renderIncidentText, renderIncidentMarkdown } from './render.js';
+
+/** Recompute what depends on the answers (after prompting or merging more answers). */
+export function withAnswers(p: IncidentPrefill, answers: IncidentAnswers, now = new Date()): IncidentPrefill {
+  const env = p.farm.environment;
+  return {
+    ...p,
+    answers,
+    priority: suggestPriority(env, answers, p.affectedUsers.total, now),
+    missing: missingAnswers(answers, env).map((q) => ({ id: q.id, flag: q.flag, prompt: q.prompt })),
+  };
+}

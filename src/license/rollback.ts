@@ -1,0 +1,161 @@
+// `license rollback`: put back the license each server had before the last apply, from the backup
+// kept beside the license on that server (so it works from any machine), checked against its hash.
+import type { Farm } from '../farm/load.js';
+import type { ServerConfig } from '../farm/schema.js';
+import type { Transport } from '../farm/transports/transport.js';
+import { probeFarm } from '../farm/probe.js';
+import { serverBasename, serverDirname } from '../farm/paths.js';
+import { errorMessage } from '../errors.js';
+import { sha256Hex } from './crypto.js';
+import { LicenseError } from './errors.js';
+import { acquireLocalLock, acquireServerLock, newOwner, type HeldLock } from './lock.js';
+import { appendJsonLine, BACKUP_INDEX, lastUnrolledApply, stateDirOf, type BackupEntry } from './state.js';
+import { MAX_LICENSE_BYTES } from './xml.js';
+
+export const LICENSE_ROLLBACK_SCHEMA = 'clk-support/license-rollback/v1';
+
+export interface RollbackServerRow {
+  server: string;
+  action: 'restored' | 'removed' | 'unchanged' | 'skipped-unreachable' | 'no-backup';
+  backupPath?: string;
+  sha256?: string;
+  detail?: string;
+}
+
+export interface RollbackReport {
+  schema: typeof LICENSE_ROLLBACK_SCHEMA;
+  /** The apply being undone, when this machine recorded it. */
+  applyId?: string;
+  licenseId?: string;
+  source: 'local-record' | 'server-backups';
+  check: boolean;
+  servers: RollbackServerRow[];
+  warnings: string[];
+}
+
+export interface RollbackOptions {
+  servers?: readonly string[];
+  check?: boolean;
+  breakLock?: boolean;
+  signal?: AbortSignal;
+  transports?: Map<string, Transport>;
+}
+
+const BACKUP_RE = /\.bak-(\d{8}T\d{6}Z)-([0-9a-f]{8})$/;
+
+interface Plan {
+  server: ServerConfig;
+  licensePath: string;
+  backupPath?: string;
+  /** Full hash from the local record, or the 8-hex prefix from the backup's name. */
+  expectSha: string;
+  /** No license existed before: rollback removes it. */
+  removeOnly: boolean;
+}
+
+/** Newest backup beside the license on the server, by the timestamp in its name. */
+export async function findNewestBackup(t: Transport, licensePath: string): Promise<{ path: string; sha8: string } | undefined> {
+  const dir = serverDirname(t.platform, licensePath);
+  const base = serverBasename(t.platform, licensePath);
+  let entries;
+  try {
+    entries = await t.list(dir);
+  } catch {
+    return undefined;
+  }
+  const found = entries
+    .filter((e) => e.type === 'file' && e.name.startsWith(`${base}.bak-`))
+    .map((e) => ({ e, m: BACKUP_RE.exec(e.name) }))
+    .filter((x): x is { e: typeof x.e; m: RegExpExecArray } => Boolean(x.m))
+    .sort((a, b) => b.m[1].localeCompare(a.m[1]))[0];
+  return found && { path: found.e.path, sha8: found.m[2] };
+}
+
+export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): Promise<RollbackReport> {
+  const stateDir = stateDirOf(farm);
+  const record = await lastUnrolledApply(stateDir);
+  const wanted = (name: string) => !opts.servers?.length || opts.servers.some((n) => n.toLowerCase() === name.toLowerCase());
+  const servers = farm.servers.filter((s) => s.license && wanted(s.name) && (!record || record.servers.some((e) => e.server === s.name)));
+  const warnings: string[] = [];
+  const rows: RollbackServerRow[] = [];
+  const own: Transport[] = [];
+  const transports = new Map<string, Transport>();
+  const owner = newOwner('license rollback');
+  const held: HeldLock[] = [];
+  try {
+    const toProbe = servers.filter((s) => !opts.transports?.has(s.name));
+    for (const s of servers) if (opts.transports?.has(s.name)) transports.set(s.name, opts.transports.get(s.name)!);
+    if (toProbe.length) {
+      const p = await probeFarm(farm, toProbe, { keepOpen: true, signal: opts.signal });
+      p.transports.forEach((t, n) => {
+        transports.set(n, t);
+        own.push(t);
+      });
+    }
+    const plans: Plan[] = [];
+    for (const s of servers) {
+      const t = transports.get(s.name);
+      if (!t) {
+        rows.push({ server: s.name, action: 'skipped-unreachable' });
+        warnings.push(`${s.name} is unreachable: roll it back when it is back`);
+        continue;
+      }
+      const entry: BackupEntry | undefined = record?.servers.find((e) => e.server === s.name);
+      if (entry) {
+        if (entry.backupPath && entry.previousSha256) plans.push({ server: s, licensePath: entry.licensePath, backupPath: entry.backupPath, expectSha: entry.previousSha256, removeOnly: false });
+        else plans.push({ server: s, licensePath: entry.licensePath, expectSha: '', removeOnly: true });
+        continue;
+      }
+      const found = await findNewestBackup(t, s.license!.path);
+      if (!found) {
+        rows.push({ server: s.name, action: 'no-backup' });
+        continue;
+      }
+      plans.push({ server: s, licensePath: s.license!.path, backupPath: found.path, expectSha: found.sha8, removeOnly: false });
+    }
+    if (plans.length === 0)
+      throw new LicenseError('LICENSE_NO_BACKUP', 'There is no license backup to restore on any reachable server', 'a backup is made by `license apply` beside each license (License.xml.bak-<time>-<hash>); nothing has been applied yet, or the backups were removed');
+
+    // Read and check every backup before touching anything.
+    const restored = new Map<Plan, Buffer>();
+    for (const p of plans) {
+      if (p.removeOnly) continue;
+      const t = transports.get(p.server.name)!;
+      let bytes: Buffer;
+      try {
+        bytes = await t.readFile(p.backupPath!, { maxBytes: MAX_LICENSE_BYTES });
+      } catch (err) {
+        throw new LicenseError('LICENSE_NO_BACKUP', `${p.server.name}: the backup ${p.backupPath} cannot be read: ${errorMessage(err)}`, 'nothing was changed; restore that server by hand or re-apply a response');
+      }
+      if (!sha256Hex(bytes).startsWith(p.expectSha))
+        throw new LicenseError('LICENSE_NO_BACKUP', `${p.server.name}: the backup ${p.backupPath} was altered (its hash does not match)`, 'nothing was changed; do not use that backup');
+      restored.set(p, bytes);
+    }
+    if (!opts.check) {
+      held.push(await acquireLocalLock(stateDir, owner, Boolean(opts.breakLock)));
+      for (const p of plans) held.push(await acquireServerLock(transports.get(p.server.name)!, p.licensePath, owner, Boolean(opts.breakLock)));
+    }
+    for (const p of plans) {
+      const t = transports.get(p.server.name)!;
+      const bytes = restored.get(p);
+      if (opts.check) {
+        rows.push({ server: p.server.name, action: p.removeOnly ? 'removed' : 'restored', backupPath: p.backupPath, detail: 'would be done (--check)' });
+        continue;
+      }
+      if (p.removeOnly) {
+        await t.remove(p.licensePath);
+        rows.push({ server: p.server.name, action: 'removed', detail: 'there was no license before the last apply' });
+        continue;
+      }
+      await t.writeFileAtomic(p.licensePath, bytes!);
+      const back = await t.readFile(p.licensePath, { maxBytes: MAX_LICENSE_BYTES });
+      if (sha256Hex(back) !== sha256Hex(bytes!)) throw new LicenseError('LICENSE_ROLLBACK_INCOMPLETE', `${p.server.name}: the restored license does not read back identical`, `restore ${p.backupPath} by hand`);
+      rows.push({ server: p.server.name, action: 'restored', backupPath: p.backupPath, sha256: sha256Hex(bytes!) });
+    }
+    if (record && !opts.check) await appendJsonLine(stateDir, BACKUP_INDEX, { type: 'rollback', applyId: record.applyId, at: new Date().toISOString() });
+    return { schema: LICENSE_ROLLBACK_SCHEMA, applyId: record?.applyId, licenseId: record?.licenseId, source: record ? 'local-record' : 'server-backups', check: Boolean(opts.check), servers: rows, warnings };
+  } finally {
+    for (const h of held.reverse()) await h.release().catch(() => {});
+    await Promise.all(own.map((t) => t.close().catch(() => {})));
+  }
+}

@@ -1,0 +1,76 @@
+// ClickSoftware configuration files (configGlobs), whole, size-capped and redacted: secrets in
+// connection strings, keys and URLs never reach the bundle. Binary files are left out with a reason.
+import { isFatal } from './eventlogs.js';
+import { globAll } from './tracer.js';
+import { EntrySourceError } from '../../bundle/writer.js';
+import { bundlePathFor, emptyOutcome, errorReason, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
+
+const SNIFF_BYTES = 8192;
+
+/** Text unless it holds NUL bytes (UTF-16 text with a BOM counts as binary here: the redactor reads UTF-8). */
+export function looksBinary(head: Buffer): boolean {
+  return head.includes(0);
+}
+
+async function collectConfigFile(ctx: CollectContext, sink: EntrySink, signal: AbortSignal, outcome: CollectorOutcome, p: PlannedFile): Promise<void> {
+  try {
+    const st = await ctx.transport.stat(p.sourcePath);
+    const head = st.size === 0 ? Buffer.alloc(0) : await ctx.transport.readAt(p.sourcePath, 0, Math.min(st.size, SNIFF_BYTES));
+    if (looksBinary(head)) {
+      outcome.skipped.push({ path: p.sourcePath, reason: 'binary file: cannot be redacted, left out' });
+      return;
+    }
+    const stream = st.size === 0 ? [] : await ctx.transport.createReadStream(p.sourcePath, { end: st.size - 1 });
+    const entry = await sink.addStream(p.bundlePath, stream as AsyncIterable<Buffer>, {
+      server: ctx.folder,
+      sourcePath: p.sourcePath,
+      collector: 'config',
+      redact: true,
+      mtime: st.mtime,
+      signal,
+    });
+    outcome.files++;
+    outcome.bytes += entry.size;
+  } catch (err) {
+    if (err instanceof EntrySourceError) {
+      outcome.files++;
+      outcome.bytes += err.entry.size;
+      outcome.failed.push({ path: p.sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
+      if (signal.aborted) throw signal.reason;
+      return;
+    }
+    if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
+    outcome.failed.push({ path: p.sourcePath, reason: errorReason(err) });
+  }
+}
+
+export const configCollector: Collector = {
+  id: 'config',
+  description: 'ClickSoftware configuration files (configGlobs), redacted; binaries and files over --max-file-size left out',
+
+  async plan(ctx, signal) {
+    const files = await globAll(ctx, ctx.server.configGlobs, signal);
+    return files.map((f): PlannedFile => {
+      const bundlePath = bundlePathFor(ctx, 'config', f.path);
+      if (f.size > ctx.maxFileBytes)
+        return { sourcePath: f.path, bundlePath, estimatedBytes: 0, skip: `${f.size} bytes, more than --max-file-size (${ctx.maxFileBytes}): a cut configuration file would mislead` };
+      return { sourcePath: f.path, bundlePath, estimatedBytes: f.size };
+    });
+  },
+
+  async collect(ctx, sink, signal) {
+    const outcome = emptyOutcome();
+    if (ctx.server.configGlobs.length === 0) {
+      outcome.nothing = 'no configGlobs configured for this server';
+      return outcome;
+    }
+    const planned = await this.plan(ctx, signal);
+    if (planned.length === 0) outcome.nothing = `no file matches ${ctx.server.configGlobs.join(', ')}`;
+    for (const p of planned) {
+      signal.throwIfAborted();
+      if (p.skip) outcome.skipped.push({ path: p.sourcePath, reason: p.skip });
+      else await collectConfigFile(ctx, sink, signal, outcome, p);
+    }
+    return outcome;
+  },
+};

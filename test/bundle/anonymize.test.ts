@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { Anonymizer } from '../../src/bundle/anonymize.js';
+import { createRedactor } from '../../src/bundle/redact.js';
+
+describe('Anonymizer', () => {
+  it('replaces hosts, IPs, DOMAIN\\user, e-mails and User ID consistently', () => {
+    const a = new Anonymizer('s1').addHost('APP01').addHost('SCHED01');
+    const line1 = a.text('APP01 -> SCHED01 (10.20.30.40) user CORP\\jdoe mail jdoe@corp.example; Data Source=DB01.corp.example;User ID=w6app');
+    const line2 = a.text('retry from 10.20.30.40 by CORP\\jdoe on app01');
+    const m = a.mapping();
+    expect(m.hosts.APP01).toMatch(/^host-[0-9a-f]{6}$/);
+    expect(m.ips['10.20.30.40']).toMatch(/^ip-[0-9a-f]{6}$/);
+    expect(m.users.jdoe).toMatch(/^user-[0-9a-f]{6}$/);
+    expect(m.users.w6app).toBeDefined();
+    expect(m.domains.CORP).toBeDefined();
+    for (const real of ['APP01', 'SCHED01', '10.20.30.40', 'jdoe', 'w6app', 'DB01', 'CORP\\']) {
+      expect(line1).not.toContain(real);
+    }
+    expect(line2).not.toMatch(/app01|jdoe|10\.20\.30\.40/i);
+    expect(line2).toContain(m.ips['10.20.30.40']);
+    expect(line2).toContain(m.users.jdoe);
+    expect(line2).toContain(m.hosts.APP01); // case-insensitive, same token
+  });
+
+  it('replaces IPv6 addresses but not times', () => {
+    const a = new Anonymizer('s');
+    const out = a.text('from fe80::1ff:fe23:4567:890a and 2001:0db8:85a3:0000:0000:8a2e:0370:7334 at 10:12:33');
+    expect(out).not.toContain('fe80::1ff');
+    expect(out).not.toContain('2001:0db8');
+    expect(out).toContain('at 10:12:33');
+    expect(Object.keys(a.mapping().ips)).toHaveLength(2);
+  });
+
+  it('is deterministic for a seed and different across seeds', () => {
+    const t = (seed: string) => new Anonymizer(seed).addHost('APP01').text('APP01 at 192.168.1.7');
+    expect(t('x')).toBe(t('x'));
+    expect(t('x')).not.toBe(t('y'));
+  });
+
+  it('leaves versions, local paths, well-known accounts and loopback alone', () => {
+    const a = new Anonymizer('s');
+    const keep = 'build 8.1.15.2207 in C:\\ClickSoftware\\Logs by NT AUTHORITY\\SYSTEM on 127.0.0.1 at 10:12:33.120';
+    expect(a.text(keep)).toBe(keep);
+  });
+
+  it('never puts the real names in its tokens, and the mapping maps back', () => {
+    const a = new Anonymizer('s').addUser('jdoe');
+    const out = a.text('login jdoe ok');
+    const m = a.mapping();
+    expect(out).toBe(`login ${m.users.jdoe} ok`);
+    expect(JSON.stringify(Object.values(m.users))).not.toContain('jdoe');
+  });
+
+  it('runs after redaction in the redactor, so secrets are gone and names are tokens', () => {
+    const a = new Anonymizer('s').addHost('APP01');
+    const r = createRedactor({ anonymizer: a });
+    const { text } = r.redactText('APP01 connect https://svc_clk:Integr8-Pa55@erp.corp.example/api Password=x1;\n');
+    expect(text).not.toContain('Integr8-Pa55');
+    expect(text).not.toContain('APP01');
+    expect(text).not.toContain('erp.corp.example');
+    expect(text).toContain('[REDACTED]');
+  });
+});
