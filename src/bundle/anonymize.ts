@@ -80,7 +80,7 @@ export class Anonymizer {
       if (KEEP_HOSTS.has(domain.toLowerCase()) || /^[A-Z]$/i.test(domain) || KEEP_USERS.has(user.toLowerCase())) return m; // BUILTIN\..., C:\..., X\SYSTEM
       return `${this.token('domains', domain)}\\${this.user(user)}`;
     });
-    out = out.replace(USER_FIELD, (m, field: string, sep: string, user: string) => (user.startsWith('user-') ? m : `${field}${sep}${this.user(user)}`));
+    out = out.replace(USER_FIELD, (m, field: string, sep: string, user: string) => (isToken(user) ? m : `${field}${sep}${this.user(user)}`));
     out = out.replace(IPV4, (ip) => (ip === '127.0.0.1' || ip === '0.0.0.0' || ip.startsWith('255.') ? ip : this.token('ips', ip)));
     out = out.replace(IPV6, (ip) => (ip === '::1' || ip === '::' ? ip : this.token('ips', ip)));
     const known = this.known();
@@ -98,7 +98,7 @@ export class Anonymizer {
   }
 
   private host(name: string): string {
-    if (KEEP_HOSTS.has(name.toLowerCase()) || /^(?:host|ip|user|domain)-[0-9a-f]{6,}$/.test(name)) return name;
+    if (KEEP_HOSTS.has(name.toLowerCase()) || isToken(name)) return name;
     // An FQDN whose first label is a known server keeps one token per server, plus one for the domain.
     const dot = name.indexOf('.');
     if (dot > 0) {
@@ -109,7 +109,7 @@ export class Anonymizer {
   }
 
   private user(name: string): string {
-    if (KEEP_USERS.has(name.toLowerCase()) || /^user-[0-9a-f]{6,}$/.test(name)) return name;
+    if (KEEP_USERS.has(name.toLowerCase()) || isToken(name)) return name;
     return this.token('users', name);
   }
 
@@ -125,6 +125,11 @@ export class Anonymizer {
     }
     return this.knownRe;
   }
+}
+
+/** Already a token of ours (text anonymized twice, or a rule running after another). */
+function isToken(s: string): boolean {
+  return /^(?:host|ip|user|domain)-[0-9a-f]{6,}$/.test(s);
 }
 
 function isIpv4(s: string): boolean {

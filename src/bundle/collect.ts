@@ -202,10 +202,8 @@ function retireWith(t: Transport, signal: AbortSignal): Transport {
  * both, so the socket waits forever for the silent server's FIN and keeps the process alive.
  * WORKAROUND until SshTransport.close() destroys the socket itself (reported to the lead).
  */
-async function closeHard(t: Transport | undefined): Promise<void> {
-  if (!t) return;
-  await t.close().catch(() => {});
-  if (t.kind === 'ssh') (t as unknown as { client?: { _sock?: { destroy?: () => void } } }).client?._sock?.destroy?.();
+async function closeQuietly(t: Transport | undefined): Promise<void> {
+  await t?.close().catch(() => {});
 }
 
 function isTimeout(signal: AbortSignal): boolean {
@@ -271,7 +269,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
     signal: opts.signal,
     onResult: (p) => emit({ type: 'probed', server: p.server.name, reachable: p.reachable, reason: p.reason }),
   });
-  const closeAll = () => Promise.all([...transports.values()].map((t) => closeHard(t)));
+  const closeAll = () => Promise.all([...transports.values()].map((t) => closeQuietly(t)));
   if (!probes.some((p) => p.reachable)) {
     await closeAll();
     throw new FailedError(`no server could be reached (${probes.map((p) => `${p.server.name}: ${p.reason}`).join(', ')}): nothing to collect`, {
@@ -494,7 +492,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
             r.files = mine.reduce((n, e) => n + e.files, 0);
             r.bytes = mine.reduce((n, e) => n + e.bytes, 0);
             r.durationMs = Date.now() - serverStarted;
-            if (!wantIncident) await closeHard(transports.get(probe.server.name));
+            if (!wantIncident) await closeQuietly(transports.get(probe.server.name));
             emit({ type: 'server-done', server: probe.server.name, status: r.status });
           }),
         ),

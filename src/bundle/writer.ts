@@ -282,7 +282,9 @@ export class BundleWriter {
   /** Opens `<outDir>/.<name>.partial` (0600, never an existing file) after checking free space. */
   static async create(opts: BundleOptions): Promise<BundleWriter> {
     if (opts.signal?.aborted) throw toInterrupted(opts.signal.reason);
-    await fsp.mkdir(opts.outDir, { recursive: true });
+    await fsp.mkdir(opts.outDir, { recursive: true }).catch((err: unknown) => {
+      throw outputError(opts.outDir, err);
+    });
     const minFree = opts.minFreeBytes ?? DEFAULT_MIN_FREE;
     const free = await freeBytes(opts.outDir);
     if (free !== undefined && minFree > 0 && free < minFree)
@@ -294,7 +296,7 @@ export class BundleWriter {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST')
         throw new FailedError(`${tempPath} exists: another collection is writing this bundle`, { hint: 'wait for it, or remove the stale file if no collection is running' });
-      throw err;
+      throw outputError(opts.outDir, err);
     }
     await promisify(fs.fchmod)(fd, 0o600); // whatever the umask
     return new BundleWriter(opts, tempPath, fd);
@@ -573,18 +575,9 @@ async function* guardSource(source: AsyncIterable<unknown>, signal: AbortSignal 
     onStop(err);
     return;
   }
-  let aborted: Promise<never> | undefined;
-  if (signal) {
-    aborted = new Promise<never>((_, reject) => {
-      const fire = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'timed out')));
-      if (signal.aborted) fire();
-      else signal.addEventListener('abort', fire, { once: true });
-    });
-    aborted.catch(() => {});
-  }
   try {
     for (;;) {
-      const next = aborted ? await Promise.race([it.next(), aborted]) : await it.next();
+      const next = signal ? await untilAborted(it.next(), signal) : await it.next();
       if (next.done) return;
       yield toBuffer(next.value);
     }
@@ -595,6 +588,28 @@ async function* guardSource(source: AsyncIterable<unknown>, signal: AbortSignal 
     const destroy = (source as { destroy?: (e?: Error) => void }).destroy;
     if (typeof destroy === 'function') destroy.call(source);
   }
+}
+
+/**
+ * p, or a rejection as soon as the signal aborts. The listener is removed once p settles: racing
+ * every chunk against one long-lived promise would keep every chunk reachable (a leak per entry).
+ */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'timed out')));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /**
@@ -673,6 +688,15 @@ async function* single(buf: Buffer): AsyncGenerator<Buffer> {
 
 function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+}
+
+/** The output folder cannot be used: say so in terms the user can act on. */
+function outputError(dir: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (isNoSpace(err)) return new DiskSpaceError(`no space left on ${dir}`, err);
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST')
+    return new FailedError(`cannot write the bundle in ${dir}: ${errorMessage(err)}`, { code: 'OUTPUT_NOT_WRITABLE', hint: 'choose a folder you can write to (--out DIR)', cause: err });
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function isNoSpace(err: unknown): boolean {

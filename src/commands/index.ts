@@ -7,6 +7,7 @@ import { registerCollectCommand } from './collect.js';
 import { registerLicenseCommands } from './license.js';
 import { registerCheckCommand } from './check.js';
 import { registerIncidentCommands } from './incident.js';
+import { registerEvtxCommands } from './evtx.js';
 
 export type Register = (program: Command, app: App) => void;
 
@@ -17,4 +18,5 @@ export const registrations: Register[] = [
   registerLicenseCommands,
   registerCheckCommand,
   registerIncidentCommands,
+  registerEvtxCommands,
 ];

@@ -22,6 +22,14 @@ describe('Anonymizer', () => {
     expect(line2).toContain(m.hosts.APP01); // case-insensitive, same token
   });
 
+  it('User=DOMAIN\\user gives one domain token and one user token', () => {
+    const a = new Anonymizer('s');
+    const out = a.text('2025-06-03 10:03:31.626 [19] INFO  W6.Dispatch - User=CORP\\jdoe Request done');
+    const m = a.mapping();
+    expect(out).toContain(`User=${m.domains.CORP}\\${m.users.jdoe} Request`);
+    expect(Object.keys(m.users)).toEqual(['jdoe']);
+  });
+
   it('replaces IPv6 addresses but not times', () => {
     const a = new Anonymizer('s');
     const out = a.text('from fe80::1ff:fe23:4567:890a and 2001:0db8:85a3:0000:0000:8a2e:0370:7334 at 10:12:33');

@@ -330,6 +330,14 @@ describe('faults', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('an output folder that cannot be created is a clear error, not a crash', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const err = await BundleWriter.create({ outDir: join(file, 'sub'), name: 'x.zip', minFreeBytes: 0 }).catch((e) => e);
+    expect(err.code).toBe('OUTPUT_NOT_WRITABLE');
+    expect(err.hint).toMatch(/--out/);
+  });
+
   it('refuses to start when the volume has less free space than asked for', async () => {
     await expect(BundleWriter.create({ outDir: dir, name: 'x.zip', minFreeBytes: Number.MAX_SAFE_INTEGER })).rejects.toBeInstanceOf(DiskSpaceError);
     expect(await readdir(dir)).toEqual([]);

@@ -189,6 +189,25 @@ describe('collect options', () => {
     }
   });
 
+  it('--only perfmon with a small cap: the CSV keeps its header and newest rows, a .blg over the cap is skipped with the reason', async () => {
+    const dir = await freshOut();
+    try {
+      const r = await runCli(['--farm', demo.farmFile, '--json', 'collect', ...DEMO_WINDOW, '--only', 'perfmon', '--max-file-size', '8KiB', '--server', 'APP01', '--out', dir]);
+      expect(r.exitCode, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout);
+      expect(doc.files).toContainEqual(expect.objectContaining({ kind: 'skipped', path: expect.stringMatching(/\.blg$/), reason: expect.stringMatching(/more than --max-file-size.*cannot be cut off Windows/) }));
+      const { files, manifest } = await openBundle(doc.bundle.path);
+      const entry = manifest.entries.find((e) => e.path.endsWith('.csv'))!;
+      expect(entry.truncated).toBe(true);
+      const lines = files.get(entry.path)!.toString('utf8').split('\n').filter(Boolean);
+      expect(lines[0]).toMatch(/^"\(PDH-CSV 4\.0\)/);
+      expect(lines[1]).toMatch(/^\[clk-support: truncated, \d+ earlier bytes in the window omitted\]$/);
+      expect(lines.at(-1)).toMatch(/^"06\/03\/2025 (11:59:\d\d|12:00:00)\.000"/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--anonymize replaces server names in paths and text, and writes the mapping beside the bundle', async () => {
     const dir = await freshOut();
     try {

@@ -51,3 +51,36 @@ describe('PDH-CSV', () => {
     await expect(cut('"Time","CPU"\n"x","1"\n')).rejects.toBeInstanceOf(NotPdhCsvError);
   });
 });
+
+import { cappedPdh } from '../../src/logs/collectors/perfmon.js';
+
+describe('cappedPdh', () => {
+  async function* gen(rows: string[]) {
+    yield* rows;
+  }
+  async function all(it: AsyncIterable<string>) {
+    const out: string[] = [];
+    for await (const x of it) out.push(x);
+    return out;
+  }
+  const rows = ['"(PDH-CSV 4.0) (UTC)(0)","c"', ...Array.from({ length: 20 }, (_, i) => `"06/03/2025 10:00:${String(i).padStart(2, "0")}.000","${String(i).padStart(2, "0")}"`)];
+
+  it('keeps the header and the newest rows that fit, after a marker, reading the source twice', async () => {
+    const rowBytes = rows[1].length + 1;
+    let opens = 0;
+    const stats = { omitted: 0 };
+    const out = await all(cappedPdh(async () => (opens++, gen(rows)), rows[0].length + 1 + rowBytes * 5, stats));
+    expect(opens).toBe(2);
+    expect(out[0]).toBe(rows[0]);
+    expect(out[1]).toBe(`[clk-support: truncated, ${rowBytes * 15} earlier bytes in the window omitted]`);
+    expect(out.slice(2)).toEqual(rows.slice(16));
+    expect(stats.omitted).toBe(rowBytes * 15);
+  });
+
+  it('passes everything through in one read without a cap', async () => {
+    let opens = 0;
+    const out = await all(cappedPdh(async () => (opens++, gen(rows)), undefined, { omitted: 0 }));
+    expect(out).toEqual(rows);
+    expect(opens).toBe(1);
+  });
+});

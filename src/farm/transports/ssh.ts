@@ -42,7 +42,6 @@ export class SshTransport implements Transport {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
-  private isReady = false;
 
   constructor(
     readonly server: string,
@@ -52,6 +51,7 @@ export class SshTransport implements Transport {
   ) {}
 
   connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError(this.server, 'io', 'connection already closed'));
     this.connecting ??= this.open();
     return this.connecting;
   }
@@ -98,10 +98,7 @@ export class SshTransport implements Transport {
     const client = new Client();
     this.client = client;
     const ready = new Promise<void>((resolve, reject) => {
-      client.once('ready', () => {
-        this.isReady = true;
-        resolve();
-      });
+      client.once('ready', () => resolve());
       client.once('error', (err: Error & { level?: string }) => {
         if (err.level === 'client-timeout') reject(new TransportError(this.server, 'timeout', `no SSH handshake within ${this.timeouts.connectTimeoutMs} ms`));
         else if (verdict !== 'trusted' && /host|verif/i.test(err.message))
@@ -130,7 +127,6 @@ export class SshTransport implements Transport {
       throw err;
     }
     client.on('close', () => {
-      this.isReady = false;
       this.sftpSession = undefined;
       this.connecting = undefined;
     });
@@ -415,10 +411,9 @@ export class SshTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // A connection still in its handshake must be destroyed outright: after end() ssh2 no longer
-    // destroys the socket, which would then stay open until the connect timeout.
-    if (this.isReady) this.client?.end();
-    else this.client?.destroy();
+    // destroy(), not end(): after end() ssh2 no longer destroys the socket, so a connection still
+    // in its handshake, or to a server that stopped answering, would stay half-open.
+    this.client?.destroy();
   }
 }
 

@@ -6,7 +6,8 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { readLines } from '../lines.js';
 import { cutPdhCsv, NotPdhCsvError, type PdhCutStats } from '../perfmon.js';
-import { TailRing, truncationMarker } from '../tracer.js';
+import { truncationMarker } from '../tracer.js';
+import type { Readable } from 'node:stream';
 import { joinServerPath, splitServerPath } from '../../farm/paths.js';
 import { resolveLocalPath } from '../../farm/load.js';
 import type { RemoteEntry } from '../../farm/transports/transport.js';
@@ -107,30 +108,67 @@ async function relogWindow(ctx: CollectContext, sink: EntrySink, signal: AbortSi
   }
 }
 
-/** Header first, then the rows of the window; a tail of rows behind a marker line when over the cap. */
-async function* cappedPdh(rows: AsyncGenerator<string>, maxBytes: number | undefined, stats: { omitted: number }): AsyncGenerator<string> {
-  const first = await rows.next();
-  if (first.done) return;
-  if (maxBytes === undefined) {
-    yield first.value;
-    yield* rows;
-    return;
+/**
+ * Header first, then the rows of the window; over the cap, the newest rows behind a marker line.
+ * Two passes (count the window's bytes, then skip the oldest rows) keep memory flat.
+ */
+export async function* cappedPdh(
+  open: () => Promise<AsyncGenerator<string>>,
+  maxBytes: number | undefined,
+  stats: { omitted: number },
+): AsyncGenerator<string> {
+  let excess = 0;
+  if (maxBytes !== undefined) {
+    let total = 0;
+    let header = -1;
+    for await (const row of await open()) {
+      const size = Buffer.byteLength(row) + 1;
+      if (header < 0) header = size;
+      else total += size;
+    }
+    excess = Math.max(0, total - Math.max(0, maxBytes - Math.max(header, 0)));
   }
-  const ring = new TailRing(Math.max(0, maxBytes - Buffer.byteLength(first.value) - 1));
-  for await (const r of rows) ring.push(r);
-  stats.omitted = ring.omittedBytes;
-  yield first.value;
-  if (ring.omittedBytes > 0) yield truncationMarker(ring.omittedBytes);
-  yield* ring.drain();
+  let first = true;
+  let skipped = 0;
+  let marked = false;
+  for await (const row of await open()) {
+    if (first) {
+      first = false;
+      yield row;
+      continue;
+    }
+    if (skipped < excess) {
+      skipped += Buffer.byteLength(row) + 1;
+      continue;
+    }
+    if (skipped > 0 && !marked) {
+      marked = true;
+      stats.omitted = skipped;
+      yield truncationMarker(skipped);
+    }
+    yield row;
+  }
+  if (skipped > 0 && !marked) {
+    stats.omitted = skipped;
+    yield truncationMarker(skipped);
+  }
 }
 
 async function collectCsv(ctx: CollectContext, sink: EntrySink, signal: AbortSignal, outcome: CollectorOutcome, p: PlannedFile): Promise<void> {
   try {
     const st = await ctx.transport.stat(p.sourcePath);
-    const stream = await ctx.transport.createReadStream(p.sourcePath, { end: Math.max(0, st.size - 1) });
-    const pdh: PdhCutStats = { rows: 0, rowsInWindow: 0 };
+    const streams: Readable[] = [];
+    let pdh: PdhCutStats = { rows: 0, rowsInWindow: 0 };
+    // Bounded to the size seen now (a growing file is taken as it was); each pass reads it afresh.
+    const openRows = async () => {
+      const s = await ctx.transport.createReadStream(p.sourcePath, { end: Math.max(0, st.size - 1) });
+      streams.push(s);
+      pdh = { rows: 0, rowsInWindow: 0 };
+      return cutPdhCsv(readLines(s), ctx.window, pdh);
+    };
+    const stream = { destroy: () => streams.forEach((s) => s.destroy()) };
     const capped = { omitted: 0 };
-    const lines = cappedPdh(cutPdhCsv(readLines(stream), ctx.window, pdh), st.size > ctx.maxFileBytes ? ctx.maxFileBytes : undefined, capped);
+    const lines = cappedPdh(openRows, st.size > ctx.maxFileBytes ? ctx.maxFileBytes : undefined, capped);
     let entry;
     try {
       // Peek for the header and a first row: a PDH file with no row in the window is skipped.
@@ -202,8 +240,8 @@ export const perfmonCollector: Collector = {
         outcome.skipped.push({ path: p.sourcePath, reason: p.skip });
         continue;
       }
-      const st = { size: p.estimatedBytes };
-      if (st.size > 0 || !ctx.windowsHost) await addServerFile(ctx, sink, signal, outcome, p, { collector: 'perfmon', note: BLG_NOTE });
+      // On Windows a .blg over the cap is not carried (estimate 0), only its relog CSV of the window.
+      if (p.estimatedBytes > 0 || !ctx.windowsHost) await addServerFile(ctx, sink, signal, outcome, p, { collector: 'perfmon', note: BLG_NOTE });
       if (ctx.windowsHost) await relogWindow(ctx, sink, signal, outcome, p);
     }
     for (const p of csv) {
