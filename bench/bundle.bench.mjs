@@ -217,6 +217,40 @@ const stored = w.entries.filter((e) => e.store).length;
 const ru = process.resourceUsage();
 console.log(JSON.stringify({ secs, size: r.size, entries: r.entries, stored, maxRssKb: ru.maxRSS, cpuSecs: (ru.userCPUTime + ru.systemCPUTime) / 1e6 }));
 `;
+// ---- archiver 8 (ZipArchive, deflate level 6): the library the bundle writer was measured against ----
+const archiverChild = `
+const { ZipArchive } = await import('archiver');
+const { createReadStream, createWriteStream } = await import('node:fs');
+const files = JSON.parse(process.env.BENCH_FILES);
+const t0 = process.hrtime.bigint();
+const out = createWriteStream(process.env.BENCH_OUT);
+const zip = new ZipArchive({ zlib: { level: 6 } });
+zip.pipe(out);
+for (const f of files) zip.append(createReadStream(f.path, { highWaterMark: 1024 * 1024 }), { name: f.rel });
+const closed = new Promise((resolve, reject) => { out.on('close', resolve); zip.on('error', reject); });
+await zip.finalize();
+await closed;
+const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+const ru = process.resourceUsage();
+console.log(JSON.stringify({ secs, size: zip.pointer(), maxRssKb: ru.maxRSS, cpuSecs: (ru.userCPUTime + ru.systemCPUTime) / 1e6 }));
+`;
+
+function runArchiver() {
+  const target = join(results, 'archiver.zip');
+  rmSync(target, { force: true });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', archiverChild], {
+    encoding: 'utf8',
+    cwd: join(dirname(dist), '..'),
+    maxBuffer: 1 << 20,
+    env: { ...process.env, BENCH_FILES: fileList, BENCH_OUT: target },
+  });
+  if (r.status !== 0) {
+    console.error(r.stderr);
+    process.exit(1);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop());
+}
+
 const fileList = JSON.stringify(files.map((p) => ({ path: p, rel: relative(tree, p).split('\\').join('/') })));
 
 function runWriter(name, redact) {
@@ -237,9 +271,10 @@ function runWriter(name, redact) {
 // Two alternating rounds; the best time of each tool counts (the machine may be shared and noisy).
 const ROUNDS = Number(process.env.BUNDLE_BENCH_ROUNDS ?? 2);
 const best = (a, b) => (!a || b.secs < a.secs ? b : a);
-let zipR, plain, redacted;
+let zipR, plain, redacted, arch;
 for (let round = 0; round < ROUNDS; round++) {
   zipR = best(zipR, runZip());
+  arch = best(arch, runArchiver());
   plain = best(plain, runWriter('clk-plain.zip', false));
   redacted = best(redacted, runWriter('clk-redacted.zip', true));
 }
@@ -253,16 +288,17 @@ const line = (label, r) =>
   `${label.padEnd(34)} ${r.secs.toFixed(2).padStart(7)} s  ${(mb / r.secs).toFixed(1).padStart(7)} MB/s  cpu ${Number.isNaN(r.cpuSecs) ? '   n/a' : r.cpuSecs.toFixed(2).padStart(6)} s  zip ${(r.size / 1e6).toFixed(1).padStart(7)} MB  peak RSS ${Number.isNaN(r.maxRssKb) ? 'n/a' : `${(r.maxRssKb / 1024).toFixed(1)} MB`}`;
 console.log(`tree: ${tree}: ${files.length} files, ${mb.toFixed(1)} MB (text logs, .evtx, .blg/.csv, .gz/.zip); best of ${ROUNDS} alternating rounds`);
 console.log(line('zip -r -6 -q', zipR));
+console.log(line('archiver 8 ZipArchive (level 6)', arch));
 console.log(line('clk-support BundleWriter', plain));
 console.log(line('clk-support BundleWriter + redact', redacted));
 console.log(`stored (not deflated again): ${plain.stored} of ${plain.entries} entries; unzip -t: ${valid ? 'ok' : 'FAILED'}`);
 const ratio = zipSecs / plain.secs;
 const ratioRedact = zipSecs / redacted.secs;
-console.log(`speed ratio vs zip (wall time, >1 = faster): ${ratio.toFixed(2)} plain, ${ratioRedact.toFixed(2)} with redaction`);
+console.log(`speed ratio vs zip (wall time, >1 = faster): ${ratio.toFixed(2)} plain, ${ratioRedact.toFixed(2)} with redaction; archiver ${(zipSecs / arch.secs).toFixed(2)}`);
 const rssOk = Math.max(plain.maxRssKb, redacted.maxRssKb) / 1024 < 200;
 const speedOk = ratio >= 1;
 console.log(`goals: speed >= zip: ${speedOk ? 'PASS' : 'FAIL'}; peak RSS < 200 MB: ${rssOk ? 'PASS' : 'FAIL'}; valid zip: ${valid ? 'PASS' : 'FAIL'}`);
 writeFileSync(join(results, 'last.json'), JSON.stringify({ files: files.length, mb, zip: zipR, plain, redacted, ratio, ratioRedact, valid }, null, 2));
 // The tree stays for the next run; the zips (about 0.9 GB) do not.
-for (const f of ['baseline.zip', 'clk-plain.zip', 'clk-redacted.zip']) rmSync(join(results, f), { force: true });
+for (const f of ['baseline.zip', 'archiver.zip', 'clk-plain.zip', 'clk-redacted.zip']) rmSync(join(results, f), { force: true });
 process.exitCode = speedOk && rssOk && valid ? 0 : 1;

@@ -16,8 +16,10 @@ const farm = join(repo, 'fixtures', 'demo-farm', 'clk-farm.json');
 const out = join(repo, 'demo-out');
 mkdirSync(out, { recursive: true });
 
+const bold = process.stderr.isTTY && !process.env.NO_COLOR ? (s) => `\x1b[1m${s}\x1b[0m` : (s) => s;
+
 function step(title, args, expected) {
-  process.stderr.write(`\n\x1b[1m$ clk-support ${args.join(' ')}\x1b[0m   # ${title}\n`);
+  process.stderr.write(`\n${bold(`$ clk-support ${args.join(' ')}`)}   # ${title}\n`);
   const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit', cwd: repo });
   if (!expected.includes(r.status)) {
     process.stderr.write(`demo: "${title}" exited ${r.status}, expected ${expected.join(' or ')}\n`);

@@ -11,7 +11,7 @@ export const VERSION: string = (require('../package.json') as { version: string 
 export function buildProgram(app: App): Command {
   const program = new Command('clk-support')
     .description(
-      'Support tooling for ClickSoftware (SAP Field Service / Service Optimization) server farms:\n' +
+      'Support tooling for ClickSoftware (SAP Field Service / Service Optimization) server farms: ' +
         'incident bundles, combined farm license requests, incident prefill and prerequisite checks.',
     )
     .version(VERSION, '-V, --version')

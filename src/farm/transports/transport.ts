@@ -23,7 +23,7 @@ export const REASON_HINTS: Record<FailureReason, string> = {
   dns: 'the host name does not resolve: check the name in the farm file and DNS',
   refused: 'nothing listens on that port: is the server up and the service (sshd / SMB) running?',
   timeout: 'no answer in time: the server is down, or a firewall drops the packets',
-  unreachable: 'no route to the host: check the network path',
+  unreachable: 'the server or its share cannot be reached: check that it is up, the share is available and the network path',
   auth: 'the credentials were refused: check the user, key file or agent',
   'host-key': "the server's host key is not the one in known_hosts: verify it out of band before trusting it",
   permission: 'access denied: run as an administrator of that server (or a user with rights on the share)',
