@@ -2,6 +2,7 @@
 // server concurrently (bounded) with a time limit per collector and per server, stream everything
 // into one bundle, and record what could not be collected instead of failing the whole run.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { untilAborted } from '../abort.js';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -37,7 +38,7 @@ async function addIncidentText(
   const dl = deadline(opts.signal, opts.collectorTimeoutMs);
   const signal = dl.signal;
   try {
-    const prefill = await raceAbort(
+    const prefill = await untilAborted(
       prefillIncident(farm, { window: opts.window, servers: opts.servers, bundlePath, signal, transports, now: opts.now }),
       signal,
     );
@@ -134,31 +135,6 @@ const defaultRunLocal: LocalRunner = async (command, args, opts) => {
   const r = await execa(command, [...args], { reject: false, cancelSignal: opts.signal, timeout: opts.timeoutMs, windowsHide: true });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 };
-
-/** Settles with the work, or rejects with the signal's reason as soon as it aborts (a hung call never holds the run). */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      work.catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
 
 /**
  * A signal that aborts with the parent or after ms (reason: a TimeoutError). Built on a plain timer
@@ -343,7 +319,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
               const dl = deadline(opts.signal, opts.collectorTimeoutMs);
               const signal = dl.signal;
               try {
-                for (const f of await raceAbort(c.plan({ ...ctx, transport: retireWith(ctx.transport, signal) }, signal), signal)) plan.push({ ...f, server: probe.server.name, collector: c.id });
+                for (const f of await untilAborted(c.plan({ ...ctx, transport: retireWith(ctx.transport, signal) }, signal), signal)) plan.push({ ...f, server: probe.server.name, collector: c.id });
               } catch (err) {
                 if (opts.signal.aborted) throw new InterruptedError();
                 plan.push({ server: probe.server.name, collector: c.id, sourcePath: '-', bundlePath: '-', estimatedBytes: 0, skip: isTimeout(signal) ? `timed out after ${opts.collectorTimeoutMs} ms` : errorMessage(err) });
@@ -437,7 +413,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
             };
             // Only for the progress bar: bounded like a collector, and worth nothing if the server hangs.
             const estimateDeadline = deadline(serverSignal, Math.min(opts.collectorTimeoutMs, 30_000));
-            const estimate = await raceAbort(estimateServer({ ...ctx, transport: retireWith(ctx.transport, estimateDeadline.signal) }, collectors, estimateDeadline.signal), estimateDeadline.signal)
+            const estimate = await untilAborted(estimateServer({ ...ctx, transport: retireWith(ctx.transport, estimateDeadline.signal) }, collectors, estimateDeadline.signal), estimateDeadline.signal)
               .catch(() => {
                 if (opts.signal.aborted) throw new InterruptedError();
                 return 0;
@@ -461,7 +437,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
                 const added = { files: 0, bytes: 0 };
                 const signal = collectorDeadline.signal;
                 try {
-                  const outcome = await raceAbort(c.collect({ ...ctx, transport: retireWith(ctx.transport, signal) }, sinkFor(added), signal), signal);
+                  const outcome = await untilAborted(c.collect({ ...ctx, transport: retireWith(ctx.transport, signal) }, sinkFor(added), signal), signal);
                   for (const f of outcome.skipped) fileRows.push({ server: probe.server.name, collector: c.id, path: f.path, reason: f.reason, kind: 'skipped' });
                   for (const f of outcome.failed) fileRows.push({ server: probe.server.name, collector: c.id, path: f.path, reason: f.reason, kind: 'failed' });
                   record({ ...base, status: statusOf(outcome), reason: summarize(outcome), durationMs: Date.now() - t0, files: outcome.files, bytes: outcome.bytes });

@@ -26,6 +26,7 @@
 // - addStream/addBuffer calls are serialized internally (the zip is one sequential stream), so
 //   collectors may call them concurrently; keep few source streams open at once.
 import { createHash, randomBytes } from 'node:crypto';
+import { untilAborted } from '../abort.js';
 import fs, { constants as fsConstants, createWriteStream } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
@@ -588,28 +589,6 @@ async function* guardSource(source: AsyncIterable<unknown>, signal: AbortSignal 
     const destroy = (source as { destroy?: (e?: Error) => void }).destroy;
     if (typeof destroy === 'function') destroy.call(source);
   }
-}
-
-/**
- * p, or a rejection as soon as the signal aborts. The listener is removed once p settles: racing
- * every chunk against one long-lived promise would keep every chunk reachable (a leak per entry).
- */
-function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'timed out')));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { glob } from '../../farm/glob.js';
 import { joinServerPath, splitServerPath } from '../../farm/paths.js';
 import type { ServerConfig } from '../../farm/schema.js';
 import type { RemoteEntry, Transport } from '../../farm/transports/transport.js';
-import { TimestampDetector } from '../../logs/timestamps.js';
+import { parseUtcOffset, TimestampDetector } from '../../logs/timestamps.js';
 import { errorMessage } from '../../errors.js';
 import { unreachableReason, type CheckContext } from '../context.js';
 import { evtxFileName, wevtutilGetLogArgs } from '../windows.js';
@@ -71,12 +71,12 @@ const TAIL_BYTES = 64 * 1024;
 const TRACER_CANDIDATES = 10;
 
 /** The last timestamp in the tail of a file (the first, possibly partial, line is ignored). */
-export async function lastTimestamp(t: Transport, file: RemoteEntry): Promise<number | undefined> {
+export async function lastTimestamp(t: Transport, file: RemoteEntry, utcOffsetMinutes = 0): Promise<number | undefined> {
   const start = Math.max(0, file.size - TAIL_BYTES);
   const buf = await t.readAt(file.path, start, Math.min(TAIL_BYTES, file.size));
   const lines = buf.toString('utf8').split(/\r?\n/);
   if (start > 0) lines.shift();
-  const detector = new TimestampDetector();
+  const detector = new TimestampDetector({ utcOffsetMinutes });
   let last: number | undefined;
   for (const line of lines) {
     const ts = detector.detect(line);
@@ -111,7 +111,7 @@ export const tracerActiveCheck: ServerCheck = {
     let newest: { file: string; ms: number } | undefined;
     for (const f of candidates) {
       if (signal.aborted) throw signal.reason;
-      const ms = await lastTimestamp(t, f).catch(() => undefined);
+      const ms = await lastTimestamp(t, f, parseUtcOffset(server.logs.tracerUtcOffset)).catch(() => undefined);
       if (ms !== undefined && (!newest || ms > newest.ms)) newest = { file: f.path, ms };
     }
     if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}` };

@@ -1,9 +1,7 @@
 // ClickSoftware configuration files (configGlobs), whole, size-capped and redacted: secrets in
 // connection strings, keys and URLs never reach the bundle. Binary files are left out with a reason.
-import { isFatal } from './eventlogs.js';
 import { globAll } from './tracer.js';
-import { EntrySourceError } from '../../bundle/writer.js';
-import { bundlePathFor, emptyOutcome, errorReason, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
+import { bundlePathFor, emptyOutcome, recordFileFailure, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
 
 const SNIFF_BYTES = 8192;
 
@@ -32,15 +30,7 @@ async function collectConfigFile(ctx: CollectContext, sink: EntrySink, signal: A
     outcome.files++;
     outcome.bytes += entry.size;
   } catch (err) {
-    if (err instanceof EntrySourceError) {
-      outcome.files++;
-      outcome.bytes += err.entry.size;
-      outcome.failed.push({ path: p.sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
-      if (signal.aborted) throw signal.reason;
-      return;
-    }
-    if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
-    outcome.failed.push({ path: p.sourcePath, reason: errorReason(err) });
+    recordFileFailure(err, signal, outcome, p.sourcePath);
   }
 }
 

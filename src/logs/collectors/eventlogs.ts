@@ -12,8 +12,7 @@ import { TransportError } from '../../farm/transports/transport.js';
 import { resolveLocalPath } from '../../farm/load.js';
 import { commandLineOf, uncHost, wevtutilExportCommand } from '../windows-commands.js';
 import { inWindow, type TimeWindow } from '../window.js';
-import { BundleFullError, DiskSpaceError, EntrySourceError } from '../../bundle/writer.js';
-import { InterruptedError } from '../../errors.js';
+import { EntrySourceError } from '../../bundle/writer.js';
 import {
   emptyOutcome,
   errorReason,
@@ -23,6 +22,8 @@ import {
   type CollectorOutcome,
   type EntrySink,
   type PlannedFile,
+  isFatal,
+  recordFileFailure,
 } from './types.js';
 
 export const EVTX_NOTE = 'binary .evtx carried as is: not redacted (EventData may hold user names and host names; --anonymize does not rewrite binary logs)';
@@ -75,10 +76,6 @@ export function canExportNatively(ctx: Pick<CollectContext, 'windowsHost' | 'tra
 }
 
 /** Whether an error must stop the whole collector (and maybe the bundle), not just this file. */
-export function isFatal(err: unknown): boolean {
-  return err instanceof BundleFullError || err instanceof DiskSpaceError || err instanceof InterruptedError;
-}
-
 export const eventLogsCollector: Collector = {
   id: 'eventlogs',
   description: 'Event Viewer logs (.evtx): Application, System and the configured channels, cut to the window on Windows (wevtutil epl), whole files overlapping the window elsewhere',
@@ -169,15 +166,7 @@ export async function addServerFile(
     outcome.bytes += entry.size;
     if (entry.size < st.size) outcome.failed.push({ path: p.sourcePath, reason: `file shrank while read (${entry.size} of ${st.size} bytes)` });
   } catch (err) {
-    if (err instanceof EntrySourceError) {
-      outcome.files++;
-      outcome.bytes += err.entry.size;
-      outcome.failed.push({ path: p.sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
-      if (signal.aborted) throw signal.reason;
-      return;
-    }
-    if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
-    outcome.failed.push({ path: p.sourcePath, reason: errorReason(err) });
+    recordFileFailure(err, signal, outcome, p.sourcePath);
   }
 }
 

@@ -3,8 +3,7 @@
 import { statfs } from 'node:fs/promises';
 import { resolveLocalPath } from '../../farm/load.js';
 import { readIdentity, type ServerIdentity } from '../../farm/identity.js';
-import { isFatal } from './eventlogs.js';
-import { emptyOutcome, errorReason, type CollectContext, type Collector } from './types.js';
+import { emptyOutcome, errorReason, isFatal, type CollectContext, type Collector } from './types.js';
 
 export interface DiskFact {
   path: string;

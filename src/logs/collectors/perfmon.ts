@@ -14,10 +14,10 @@ import type { RemoteEntry } from '../../farm/transports/transport.js';
 import { EntrySourceError } from '../../bundle/writer.js';
 import { commandLineOf, localOffsetMinutesAt, relogCsvCommand } from '../windows-commands.js';
 import type { TimeWindow } from '../window.js';
-import { addServerFile, isFatal } from './eventlogs.js';
+import { addServerFile } from './eventlogs.js';
 import { addTextLines } from './text.js';
 import { collectTextLog, globAll, planTextFile } from './tracer.js';
-import { bundlePathFor, emptyOutcome, errorReason, safeSegment, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
+import { bundlePathFor, emptyOutcome, errorReason, isFatal, recordFileFailure, safeSegment, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
 
 export const BLG_NOTE = 'binary .blg carried as is: not redacted (counter paths name hosts; --anonymize does not rewrite binary logs)';
 
@@ -205,15 +205,7 @@ async function collectCsv(ctx: CollectContext, sink: EntrySink, signal: AbortSig
       await collectTextLog(ctx, sink, signal, outcome, p, 'perfmon');
       return;
     }
-    if (err instanceof EntrySourceError) {
-      outcome.files++;
-      outcome.bytes += err.entry.size;
-      outcome.failed.push({ path: p.sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
-      if (signal.aborted) throw signal.reason;
-      return;
-    }
-    if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
-    outcome.failed.push({ path: p.sourcePath, reason: errorReason(err) });
+    recordFileFailure(err, signal, outcome, p.sourcePath);
   }
 }
 

@@ -7,10 +7,8 @@ import { cutToWindow, cutToWindowTwoPass, newTracerStats, sniffDayFirst, type Tr
 import type { Readable } from 'node:stream';
 import type { TimeWindow } from '../window.js';
 import type { RemoteEntry } from '../../farm/transports/transport.js';
-import { EntrySourceError } from '../../bundle/writer.js';
 import { addTextLines } from './text.js';
-import { isFatal } from './eventlogs.js';
-import { bundlePathFor, emptyOutcome, errorReason, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
+import { bundlePathFor, emptyOutcome, errorReason, recordFileFailure, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
 
 /** Lines this far past the window end stop the read (threads write a little out of order). */
 const STOP_AFTER_MS = 15 * 60_000;
@@ -100,15 +98,7 @@ export async function collectTextLog(ctx: CollectContext, sink: EntrySink, signa
     outcome.bytes += entry.size;
     if (stats.bytesOmitted > 0) outcome.notes.push(`${p.sourcePath}: truncated to the last ${ctx.maxFileBytes} bytes of the window`);
   } catch (err) {
-    if (err instanceof EntrySourceError) {
-      outcome.files++;
-      outcome.bytes += err.entry.size;
-      outcome.failed.push({ path: p.sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
-      if (signal.aborted) throw signal.reason;
-      return;
-    }
-    if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
-    outcome.failed.push({ path: p.sourcePath, reason: errorReason(err) });
+    recordFileFailure(err, signal, outcome, p.sourcePath);
   }
 }
 

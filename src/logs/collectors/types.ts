@@ -1,6 +1,8 @@
 // What a collector is and what it gets: one source of incident data (event logs, perfmon, Tracer,
 // config, facts) planned and collected per server into the bundle.
-import type { BundleWriter } from '../../bundle/writer.js';
+import { BundleFullError, DiskSpaceError, EntrySourceError, type BundleWriter } from '../../bundle/writer.js';
+import { InterruptedError } from '../../errors.js';
+import { untilAborted } from '../../abort.js';
 import type { Farm } from '../../farm/load.js';
 import type { ServerConfig } from '../../farm/schema.js';
 import type { ServerIdentity } from '../../farm/identity.js';
@@ -96,6 +98,27 @@ export function serverFileName(ctx: Pick<CollectContext, 'transport'>, serverPat
   return safeSegment(segments.at(-1) ?? 'file');
 }
 
+/** Errors that end the whole collection (the bundle is full, the disk is, or the run was stopped). */
+export function isFatal(err: unknown): boolean {
+  return err instanceof BundleFullError || err instanceof DiskSpaceError || err instanceof InterruptedError;
+}
+
+/**
+ * What one file's failure means: fatal errors and aborts go up; anything else is recorded against
+ * the file (with what was kept of it, when the source stopped mid-way) and the collector goes on.
+ */
+export function recordFileFailure(err: unknown, signal: AbortSignal, outcome: CollectorOutcome, sourcePath: string): void {
+  if (err instanceof EntrySourceError) {
+    outcome.files++;
+    outcome.bytes += err.entry.size;
+    outcome.failed.push({ path: sourcePath, reason: `stopped after ${err.entry.size} bytes: ${errorReason(err.cause ?? err)}` });
+    if (signal.aborted) throw signal.reason;
+    return;
+  }
+  if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
+  outcome.failed.push({ path: sourcePath, reason: errorReason(err) });
+}
+
 export function errorReason(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.length > 300 ? `${msg.slice(0, 297)}...` : msg;
@@ -103,30 +126,19 @@ export function errorReason(err: unknown): string {
 
 /**
  * The source's chunks until the signal aborts, then an error (the writer keeps what it got and
- * marks the entry truncated). One listener per read, removed after it: a long source leaves nothing
- * behind (a race against one long-lived promise would retain every chunk).
+ * marks the entry truncated).
  */
 export async function* abortable<T>(source: AsyncIterable<T> | Iterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   const it = Symbol.asyncIterator in source ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : toAsync(source as Iterable<T>);
   let finished = false;
   try {
     for (;;) {
-      signal.throwIfAborted();
-      let onAbort: () => void = () => {};
-      const aborted = new Promise<never>((_, reject) => {
-        onAbort = () => reject(signal.reason);
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-      try {
-        const next = await Promise.race([it.next(), aborted]);
-        if (next.done) {
-          finished = true;
-          return;
-        }
-        yield next.value;
-      } finally {
-        signal.removeEventListener('abort', onAbort);
+      const next = await untilAborted(it.next(), signal);
+      if (next.done) {
+        finished = true;
+        return;
       }
+      yield next.value;
     }
   } finally {
     // A source that stopped answering is not awaited: asked to close, and destroyed if it is a stream.
