@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { joinServerPath, splitServerPath, PathEscapeError } from '../paths.js';
 import {
   TransportError,
+  existsByStat,
   toTransportError,
   withTimeout,
   type ClockSample,
@@ -102,14 +103,8 @@ abstract class FileSystemTransport implements Transport {
     });
   }
 
-  async exists(p: string): Promise<boolean> {
-    try {
-      await this.stat(p);
-      return true;
-    } catch (err) {
-      if (err instanceof TransportError && err.reason === 'not-found') return false;
-      throw err;
-    }
+  exists(p: string): Promise<boolean> {
+    return existsByStat(this, p);
   }
 
   createReadStream(p: string, opts: ReadStreamOptions = {}): Promise<Readable> {

@@ -12,6 +12,7 @@ import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasen
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import {
   TransportError,
+  existsByStat,
   toTransportError,
   withTimeout,
   type ClockSample,
@@ -191,14 +192,8 @@ export class SshTransport implements Transport {
     );
   }
 
-  async exists(p: string): Promise<boolean> {
-    try {
-      await this.stat(p);
-      return true;
-    } catch (err) {
-      if (err instanceof TransportError && err.reason === 'not-found') return false;
-      throw err;
-    }
+  exists(p: string): Promise<boolean> {
+    return existsByStat(this, p);
   }
 
   createReadStream(p: string, opts: ReadStreamOptions = {}): Promise<Readable> {

@@ -113,6 +113,17 @@ export interface TransportTimeouts {
   timeoutMs: number;
 }
 
+/** exists() in terms of stat(): only "not found" means no; any other failure is reported. */
+export async function existsByStat(t: Pick<Transport, 'stat'>, path: string): Promise<boolean> {
+  try {
+    await t.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof TransportError && err.reason === 'not-found') return false;
+    throw err;
+  }
+}
+
 /** Map a Node/ssh2/SFTP error to a reason. */
 export function classifyError(err: unknown): FailureReason {
   if (err instanceof TransportError) return err.reason;
