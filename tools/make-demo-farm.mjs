@@ -10,22 +10,12 @@ import { mkdirSync, writeFileSync, copyFileSync, rmSync, existsSync } from 'node
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildPe } from './make-pe-fixture.mjs';
+import { rng } from './prng.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(repo, 'fixtures', 'demo-farm');
 const src = join(repo, 'fixtures', 'demo-sources');
 
-// A small deterministic PRNG (mulberry32) so the demo is the same on every machine.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const write = (p, data) => {
   mkdirSync(dirname(p), { recursive: true });

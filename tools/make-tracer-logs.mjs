@@ -10,6 +10,7 @@
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { rng } from './prng.mjs';
 
 function args(argv) {
   const o = { out: '', mb: 16, files: 4, users: 200, errorEvery: 50, seed: 1, mixed: false, crlf: false, utcOffset: 0,
@@ -25,17 +26,6 @@ function args(argv) {
   return o;
 }
 
-// mulberry32: a small deterministic PRNG so the same seed gives the same logs.
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n, w = 2) => String(n).padStart(w, '0');
 /** The log writes local time at utcOffset minutes east of UTC, without a zone (as Tracer does). */

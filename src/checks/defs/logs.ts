@@ -108,10 +108,11 @@ export const tracerActiveCheck: ServerCheck = {
     for (const g of server.logs.tracerGlobs) files.push(...(await glob(t, g, { signal })));
     if (files.length === 0) return { status: 'fail', message: `no Tracer log files match ${server.logs.tracerGlobs.join(', ')}` };
     const candidates = files.sort((a, b) => b.mtime.getTime() - a.mtime.getTime()).slice(0, TRACER_CANDIDATES);
+    const utcOffset = parseUtcOffset(server.logs.tracerUtcOffset);
     let newest: { file: string; ms: number } | undefined;
     for (const f of candidates) {
       if (signal.aborted) throw signal.reason;
-      const ms = await lastTimestamp(t, f, parseUtcOffset(server.logs.tracerUtcOffset)).catch(() => undefined);
+      const ms = await lastTimestamp(t, f, utcOffset).catch(() => undefined);
       if (ms !== undefined && (!newest || ms > newest.ms)) newest = { file: f.path, ms };
     }
     if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}` };
