@@ -90,7 +90,7 @@ export function registerBundleCommands(program: Command, app: App): void {
           { header: 'ZIPPED', value: (f) => String(f.compressedSize), align: 'right' },
           { header: 'SERVER', value: (f) => byPath.get(f.path)?.server ?? '' },
           { header: 'COLLECTOR', value: (f) => byPath.get(f.path)?.collector ?? '' },
-          { header: 'NOTE', value: (f) => clip(noteFor(byPath.get(f.path)), 70) },
+          { header: 'NOTE', value: (f) => clip(noteFor(byPath.get(f.path)), 70, io.stdoutIsTty) },
         ]));
         const collectors = m.collectors ?? [];
         if (collectors.length) {
@@ -102,7 +102,7 @@ export function registerBundleCommands(program: Command, app: App): void {
             { header: 'FILES', value: (c) => String(c.files), align: 'right' },
             { header: 'BYTES', value: (c) => String(c.bytes), align: 'right' },
             { header: 'TIME', value: (c) => `${c.durationMs} ms`, align: 'right' },
-            { header: 'REASON', value: (c) => clip(c.reason ?? '', 90) },
+            { header: 'REASON', value: (c) => clip(c.reason ?? '', 90, io.stdoutIsTty) },
           ]));
         }
       }),
@@ -113,9 +113,9 @@ export function registerBundleCommands(program: Command, app: App): void {
   );
 }
 
-/** Long notes stay readable in a table; --json has them whole. */
-function clip(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 3)}...` : s;
+/** Long notes are cut to stay readable in a terminal; piped output and --json have them whole. */
+function clip(s: string, max: number, onTerminal: boolean): string {
+  return onTerminal && s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
 function noteFor(e: ManifestEntry | undefined): string {

@@ -143,7 +143,7 @@ describe.skipIf(!!skipReason)('namespace farm: real hosts over ssh', () => {
       expect(t.DARK01).toMatch(/^DARK01\s+optimization\s+ssh\s+unreachable\s+timeout: /);
       expect(t.FAKE01).toMatch(/^FAKE01\s+web\s+ssh\s+unreachable\s+host-key: .*does not match known_hosts/);
       expect(r.stderr).toMatch(/versions differ across the farm: 8\.1\.15\.2207 on APP01, SCHED01; 8\.1\.15\.2190 on INT01/);
-      expect(r.stderr).toMatch(/DARK01 unreachable \(timeout\): no answer in time/);
+      expect(r.stderr).toMatch(/DARK01 unreachable \(timeout\): no SSH handshake within 5000 ms; no answer in time/);
       expect(r.stderr).toMatch(/FAKE01 unreachable \(host-key\): .*verify it out of band/);
     });
 
