@@ -1,10 +1,11 @@
 // Unit tests of the streaming reader on the fixtures shipped in fixtures/evtx (no ../shared needed).
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine } from '../../src/logs/evtx/index.js';
 import { decodeArray, decodeScalar, fileTimeToIso, FileTime, readFileTimeDate, ValueType } from '../../src/logs/evtx/values.js';
-import { fixture, readAll } from './helpers.js';
+import { fixture, readAll, repoRoot } from './helpers.js';
 
 /** Feeds a file through an AsyncIterable in awkward piece sizes, like an SFTP stream would. */
 async function* oddPieces(path: string, sizes: number[]): AsyncGenerator<Uint8Array> {
@@ -248,6 +249,32 @@ describe('fast paths agree with the generic tree', () => {
         expect(r.system, `${name} record ${r.recordId}`).toEqual(systemFromTree(rootEvent(impl.resolved())));
         expect(r.xml()).toContain('<EventID');
       }
+    }
+  });
+});
+
+describe('JSON lines rendered straight from the chunk bytes', () => {
+  it('equal the JSON of the data object, for every record of every shipped fixture', async () => {
+    const { jsonObject } = await import('../../src/logs/evtx/json.js');
+    const { EvtxRecordImpl } = await import('../../src/logs/evtx/record.js');
+    let compared = 0;
+    for (const name of readdirSync(join(repoRoot, 'fixtures', 'evtx')).filter((n) => n.endsWith('.evtx'))) {
+      const { records } = await readAll(fixture(name));
+      for (const r of records) {
+        const impl = r as InstanceType<typeof EvtxRecordImpl>;
+        const direct = impl.dataJson(); // before .data is touched: the direct path
+        expect(direct, `${name} record ${r.recordId}`).toBe(jsonObject(r.data));
+        expect(JSON.parse(direct)).toEqual(JSON.parse(JSON.stringify(r.data, (_k, v) => (typeof v === 'bigint' ? String(v) : v))));
+        compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  it('writtenTime renders the same from the header milliseconds as from the Date', async () => {
+    const { records } = await readAll(fixture('NickSmet-System.evtx'));
+    for (const r of records.slice(0, 50)) {
+      expect(JSON.parse(renderJsonLine(r)).writtenTime).toBe(r.writtenTime.toISOString());
     }
   });
 });

@@ -1,8 +1,9 @@
 // Public API of the streaming .evtx reader (used by collect, incident prefill, check and the CLI).
 
 import { readEvtxRecords, type EvtxSource, type EvtxWarning, type ReadOptions } from './reader.js';
-import type { EvtxSystem } from './record.js';
-import { fastIso } from './values.js';
+import { EvtxRecordImpl, type EvtxSystem } from './record.js';
+import { jsonObject, jsonString } from './json.js';
+import { fastIsoMs } from './values.js';
 
 export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
 export type { EvtxSystem } from './record.js';
@@ -57,16 +58,12 @@ export function parseLevels(spec: string): number[] | undefined {
   return out;
 }
 
-function jsonReplacer(_key: string, v: unknown): unknown {
-  return typeof v === 'bigint' ? v.toString() : v;
-}
-
 /** One JSON object per line: record id, times (ISO), System fields and data. */
 export function renderJsonLine(r: EvtxRecord): string {
-  // Built by hand: one JSON.stringify over the whole object was the single largest cost of `evtx dump`.
   const s = r.system;
   let out = `{"recordId":${typeof r.recordId === 'bigint' ? `"${r.recordId}"` : r.recordId}`;
-  out += `,"timeCreated":${isoOrNull(s.timeCreated)},"writtenTime":${isoOrNull(r.writtenTime)}`;
+  const written = r instanceof EvtxRecordImpl ? isoOfMs(r.writtenMs) : isoOrNull(r.writtenTime);
+  out += `,"timeCreated":${isoOrNull(s.timeCreated)},"writtenTime":${written}`;
   out += `,"provider":${jsonString(s.provider)}`;
   if (s.providerGuid !== undefined) out += `,"providerGuid":${jsonString(s.providerGuid)}`;
   out += `,"eventId":${s.eventId},"level":${s.level},"levelName":"${levelName(s.level)}"`;
@@ -77,45 +74,17 @@ export function renderJsonLine(r: EvtxRecord): string {
   if (s.userSid !== undefined) out += `,"userSid":${jsonString(s.userSid)}`;
   if (s.processId !== undefined) out += `,"processId":${s.processId}`;
   if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
-  out += ',"data":{';
-  const data = r.data;
-  let first = true;
-  for (const key in data) {
-    out += `${first ? '' : ','}${jsonKey(key)}${jsonValue(data[key])}`;
-    first = false;
-  }
-  return out + '}}';
-}
-
-// Data names come from template definitions and repeat on every record of their event type.
-const keyCache = new Map<string, string>();
-
-function jsonKey(key: string): string {
-  let k = keyCache.get(key);
-  if (k === undefined) {
-    k = `${JSON.stringify(key)}:`;
-    if (keyCache.size > 4096) keyCache.clear();
-    keyCache.set(key, k);
-  }
-  return k;
+  // Records of this reader render their data straight from the chunk bytes, without the object.
+  return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
 }
 
 function isoOrNull(d: Date | undefined): string {
-  return d && !Number.isNaN(d.getTime()) ? `"${fastIso(d)}"` : 'null';
+  return d ? isoOfMs(d.getTime()) : 'null';
 }
 
-// Most strings need no escaping; a regex test is about twice as fast as JSON.stringify on them.
-const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
-
-function jsonString(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
-}
-
-function jsonValue(v: unknown): string {
-  if (typeof v === 'string') return jsonString(v);
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `"${v}"`;
-  if (typeof v === 'bigint') return `"${v}"`;
-  return JSON.stringify(v, jsonReplacer) ?? 'null';
+function isoOfMs(ms: number): string {
+  // The same range as a Date: a FILETIME beyond it renders as null, as an Invalid Date would.
+  return Math.abs(ms) <= 8.64e15 ? `"${fastIsoMs(ms)}"` : 'null';
 }
 
 export interface EvtxStats {

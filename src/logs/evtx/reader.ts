@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { ChunkContext, parseStream } from './binxml.js';
 import { EvtxRecordImpl } from './record.js';
-import { readFileTimeDate } from './values.js';
+import { readFileTimeMs } from './values.js';
 
 export interface EvtxWarning {
   kind: 'header' | 'chunk' | 'record';
@@ -208,7 +208,7 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
       off += size;
       continue;
     }
-    const written = readFileTimeDate(buf, off + 16);
+    const written = readFileTimeMs(buf, off + 16);
     let rec: EvtxRecordImpl | undefined;
     try {
       const nodes = parseStream(ctx, off + RECORD_HEADER_SIZE, off + size - 4, 0);

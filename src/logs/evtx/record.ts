@@ -3,6 +3,7 @@
 
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
+import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
@@ -289,9 +290,13 @@ export function extractData(event: XElement | undefined): Record<string, unknown
   return data;
 }
 
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+
 /** EventData entries of a template: Data name (or Data[i]) and a constant text or substitution index. */
 interface DataPlanEntry {
   key: string;
+  /** `"key":` for direct JSON rendering. */
+  jsonKey: string;
   text: string;
   index: number;
   /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
@@ -303,7 +308,10 @@ interface DataPlanEntry {
  * the substitution that carries EventData as a nested BinXml value (the common Security/System
  * layout: Event = System + %n). null when the generic tree is needed (UserData, mixed content).
  */
-type DataPlan = { entries: DataPlanEntry[]; nested: -1 } | { entries: null; nested: number } | null;
+type DataPlan =
+  | { entries: DataPlanEntry[]; nested: -1; /** An object lists array-index keys ("0", "1") first. */ indexKeys: boolean }
+  | { entries: null; nested: number }
+  | null;
 
 function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
   const entries: DataPlanEntry[] = [];
@@ -322,7 +330,7 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     const src = sourceOf(Field.Provider, c.children);
     if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
     const only = c.children.length === 1 ? c.children[0] : undefined;
-    entries.push({ key, text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
+    entries.push({ key, jsonKey: jsonKey(key), text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
   }
   return entries;
 }
@@ -333,14 +341,14 @@ function dataPlan(def: TemplateDef): DataPlan {
   const root = def.nodes.length === 1 && def.nodes[0].k === NodeKind.Element ? def.nodes[0] : undefined;
   if (root?.name === 'EventData') {
     const entries = eventDataEntries(root);
-    plan = entries && { entries, nested: -1 };
+    plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
   } else if (root?.name === 'Event' && !findElement(root.children, 'UserData')) {
     const substs = root.children.filter((n) => n.k === NodeKind.Subst);
     const others = root.children.filter((n) => n.k !== NodeKind.Subst && n.k !== NodeKind.Element);
     const eventData = findElement(root.children, 'EventData');
     if (others.length === 0 && substs.length === 0) {
       const entries = eventDataEntries(eventData);
-      plan = entries && { entries, nested: -1 };
+      plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
     } else if (others.length === 0 && substs.length === 1 && !eventData) {
       plan = { entries: null, nested: (substs[0] as SubstNode).index };
     }
@@ -384,6 +392,44 @@ function dataFromInstance(inst: TemplateInstance, depth: number): Record<string,
   return data;
 }
 
+/**
+ * The JSON text of dataFromInstance's object, written straight from the substitution values (no
+ * object, no per-key lookups); null where dataFromInstance would be null or key order would differ.
+ */
+function dataJsonFromInstance(inst: TemplateInstance, depth: number): string | null {
+  const plan = dataPlan(inst.def);
+  if (!plan) return null;
+  const count = inst.count;
+  if (plan.entries === null) {
+    if (plan.nested >= count || inst.type(plan.nested) === ValueType.Null) return '{}';
+    if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
+    const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
+    if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
+    return dataJsonFromInstance(nodes[0].inst, depth + 1);
+  }
+  if (plan.indexKeys) return null; // the object's key order differs from the template's
+  const buf = inst.chunk.buf;
+  let out = '{';
+  for (const e of plan.entries) {
+    let value: string;
+    if (e.index < 0) value = jsonString(e.text);
+    else if (e.index >= count) value = '""';
+    else {
+      const type = inst.type(e.index);
+      if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
+      if (type === ValueType.Null) {
+        if (e.optional) continue;
+        value = '""';
+      } else {
+        const v = decodeScalar(buf, type, inst.start(e.index), inst.end(e.index));
+        value = v === undefined ? '""' : jsonValue(dataValue(v));
+      }
+    }
+    out += out.length === 1 ? `${e.jsonKey}${value}` : `,${e.jsonKey}${value}`;
+  }
+  return `${out}}`;
+}
+
 export class EvtxRecordImpl {
   readonly system: EvtxSystem;
   private tree?: XNode[];
@@ -391,13 +437,18 @@ export class EvtxRecordImpl {
 
   constructor(
     readonly recordId: bigint | number,
-    readonly writtenTime: Date,
+    /** Record header time in ms since 1970; the Date is made only when asked for. */
+    readonly writtenMs: number,
     private readonly chunk: ChunkContext,
     private readonly nodes: Node[],
   ) {
     const only = nodes.length === 1 && nodes[0].k === NodeKind.Instance ? nodes[0].inst : undefined;
     const plan = only ? systemPlan(only.def) : null;
     this.system = (only && plan && systemFromPlan(only, plan)) || systemFromTree(rootEvent(this.resolved()));
+  }
+
+  get writtenTime(): Date {
+    return new Date(this.writtenMs);
   }
 
   /** Resolved element tree; throws BinXmlError on malformed nested values. */
@@ -422,6 +473,20 @@ export class EvtxRecordImpl {
       }
     }
     return this.dataCache;
+  }
+
+  /** JSON text of `data`; renders from the chunk bytes when the object was not built. */
+  dataJson(): string {
+    if (!this.dataCache) {
+      const only = this.nodes.length === 1 && this.nodes[0].k === NodeKind.Instance ? this.nodes[0].inst : undefined;
+      try {
+        const fast = only ? dataJsonFromInstance(only, 0) : null;
+        if (fast !== null) return fast;
+      } catch {
+        // the object path below reports the same damage as an empty object
+      }
+    }
+    return jsonObject(this.data);
   }
 
   xml(): string {

@@ -69,8 +69,13 @@ function fileTimeMs(hi: number, lo: number): number {
   return hi * 429496 + Math.floor((hi * 7296 + lo) / 10000) - EPOCH_MS;
 }
 
+/** Milliseconds since 1970 of the FILETIME at off. */
+export function readFileTimeMs(buf: Buffer, off: number): number {
+  return fileTimeMs(buf.readUInt32LE(off + 4), buf.readUInt32LE(off));
+}
+
 export function readFileTimeDate(buf: Buffer, off: number): Date {
-  return new Date(fileTimeMs(buf.readUInt32LE(off + 4), buf.readUInt32LE(off)));
+  return new Date(readFileTimeMs(buf, off));
 }
 
 /** ISO-8601 with 7 fraction digits, as Windows renders SystemTime: 2025-06-08T07:15:09.2216228Z. */
@@ -90,12 +95,15 @@ export function fileTimeToIso(ticks: bigint): string {
 
 let isoMinute = NaN;
 let isoMinutePrefix = '';
+let isoSecond = NaN;
+let isoSecondText = '';
 
 /**
  * "YYYY-MM-DDTHH:MM:SS" of a second since 1970. Date.toISOString() is a slow runtime call and
- * neighbouring records are usually in the same minute, so the "YYYY-MM-DDTHH:MM:" part is reused.
+ * neighbouring records are usually in the same second or minute, so the last of each is reused.
  */
 function isoSecondPrefix(sec: number): string | undefined {
+  if (sec === isoSecond) return isoSecondText;
   const minute = Math.floor(sec / 60);
   if (minute !== isoMinute) {
     const d = new Date(minute * 60000);
@@ -105,12 +113,18 @@ function isoSecondPrefix(sec: number): string | undefined {
     isoMinutePrefix = full.slice(0, full.length - 7);
   }
   const s = sec - minute * 60;
-  return `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
+  isoSecond = sec;
+  isoSecondText = `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
+  return isoSecondText;
 }
 
 /** Date.toISOString() with the per-minute prefix cache. */
 export function fastIso(d: Date): string {
-  const ms = d.getTime();
+  return fastIsoMs(d.getTime());
+}
+
+/** fastIso of milliseconds since 1970 (finite, within Date's range). */
+export function fastIsoMs(ms: number): string {
   const sec = Math.floor(ms / 1000);
   const frac = ms - sec * 1000;
   return `${isoSecondPrefix(sec)}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
@@ -161,23 +175,33 @@ export function hexUpper(buf: Buffer, start: number, end: number): string {
   return hexLower(buf, start, end).toUpperCase();
 }
 
-// GUIDs repeat a lot (provider, activity and logon GUIDs); formatting one costs more than a lookup.
-const guidCache = new Map<string, string>();
+// GUIDs repeat a lot (provider, activity and logon GUIDs); formatting one costs more than comparing
+// its four words with the last GUID seen in the same slot of a small direct-mapped cache.
+const GUID_SLOTS = 256;
+const guidWords = new Float64Array(GUID_SLOTS * 4).fill(-1);
+const guidText: string[] = new Array<string>(GUID_SLOTS).fill('');
 
 export function guidString(buf: Buffer, off: number): string {
+  const a = buf.readUInt32LE(off);
+  const b = buf.readUInt32LE(off + 4);
+  const c = buf.readUInt32LE(off + 8);
+  const d = buf.readUInt32LE(off + 12);
+  const slot = (a ^ b ^ c ^ d ^ (a >>> 16)) & (GUID_SLOTS - 1);
+  const w = slot * 4;
+  if (guidWords[w] === a && guidWords[w + 1] === b && guidWords[w + 2] === c && guidWords[w + 3] === d) return guidText[slot];
   const h = hexLower(buf, off, off + 16);
-  let g = guidCache.get(h);
-  if (g === undefined) {
-    // Data1 (u32), Data2 and Data3 (u16) are little-endian; the last 8 bytes are as stored.
-    const le = (a: number, b: number) => {
-      let r = '';
-      for (let i = b - 2; i >= a; i -= 2) r += h.slice(i, i + 2);
-      return r;
-    };
-    g = `{${le(0, 8)}-${le(8, 12)}-${le(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`.toUpperCase();
-    if (guidCache.size > 8192) guidCache.clear(); // bounded: unique GUIDs must not grow memory
-    guidCache.set(h, g);
-  }
+  // Data1 (u32), Data2 and Data3 (u16) are little-endian; the last 8 bytes are as stored.
+  const le = (from: number, to: number) => {
+    let r = '';
+    for (let i = to - 2; i >= from; i -= 2) r += h.slice(i, i + 2);
+    return r;
+  };
+  const g = `{${le(0, 8)}-${le(8, 12)}-${le(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}}`.toUpperCase();
+  guidWords[w] = a;
+  guidWords[w + 1] = b;
+  guidWords[w + 2] = c;
+  guidWords[w + 3] = d;
+  guidText[slot] = g;
   return g;
 }
 
@@ -208,11 +232,22 @@ function ansi(buf: Buffer, start: number, end: number): string {
   return latin1(buf, start, end);
 }
 
+// Keywords and logon ids repeat from record to record; formatting costs more than a compare.
+const HEX64_SLOTS = 256;
+const hex64Hi = new Float64Array(HEX64_SLOTS).fill(-1);
+const hex64Lo = new Float64Array(HEX64_SLOTS);
+const hex64Text: string[] = new Array<string>(HEX64_SLOTS).fill('');
+
 function hex64(buf: Buffer, off: number): string {
   const lo = buf.readUInt32LE(off);
   const hi = buf.readUInt32LE(off + 4);
-  if (hi === 0) return `0x${lo.toString(16)}`;
-  return `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+  const slot = (lo ^ hi ^ (hi >>> 24)) & (HEX64_SLOTS - 1);
+  if (hex64Hi[slot] === hi && hex64Lo[slot] === lo) return hex64Text[slot];
+  const text = hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+  hex64Hi[slot] = hi;
+  hex64Lo[slot] = lo;
+  hex64Text[slot] = text;
+  return text;
 }
 
 function int64(buf: Buffer, off: number, signed: boolean): number | bigint {
