@@ -93,17 +93,21 @@ export function fileTimeToIso(ticks: bigint): string {
   return FileTime.fromTicks(ticks).toString();
 }
 
+// Direct-mapped by second: a record's creation and write times are often seconds apart, so a
+// single "last second" entry would be overwritten back and forth.
+const ISO_SLOTS = 64;
+const isoSeconds = new Float64Array(ISO_SLOTS).fill(NaN);
+const isoTexts: string[] = new Array<string>(ISO_SLOTS).fill('');
 let isoMinute = NaN;
 let isoMinutePrefix = '';
-let isoSecond = NaN;
-let isoSecondText = '';
 
 /**
  * "YYYY-MM-DDTHH:MM:SS" of a second since 1970. Date.toISOString() is a slow runtime call and
- * neighbouring records are usually in the same second or minute, so the last of each is reused.
+ * neighbouring records are usually within the same few seconds or minute, so those are reused.
  */
 function isoSecondPrefix(sec: number): string | undefined {
-  if (sec === isoSecond) return isoSecondText;
+  const slot = sec & (ISO_SLOTS - 1);
+  if (isoSeconds[slot] === sec) return isoTexts[slot];
   const minute = Math.floor(sec / 60);
   if (minute !== isoMinute) {
     const d = new Date(minute * 60000);
@@ -113,9 +117,10 @@ function isoSecondPrefix(sec: number): string | undefined {
     isoMinutePrefix = full.slice(0, full.length - 7);
   }
   const s = sec - minute * 60;
-  isoSecond = sec;
-  isoSecondText = `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
-  return isoSecondText;
+  const text = `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
+  isoSeconds[slot] = sec;
+  isoTexts[slot] = text;
+  return text;
 }
 
 /** Date.toISOString() with the per-minute prefix cache. */
