@@ -3,7 +3,7 @@
 
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
-import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
+import { jsonKey, jsonObject, jsonValue } from './json.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
@@ -308,10 +308,8 @@ interface DataPlanEntry {
  * the substitution that carries EventData as a nested BinXml value (the common Security/System
  * layout: Event = System + %n). null when the generic tree is needed (UserData, mixed content).
  */
-type DataPlan =
-  | { entries: DataPlanEntry[]; nested: -1; /** An object lists array-index keys ("0", "1") first. */ indexKeys: boolean }
-  | { entries: null; nested: number }
-  | null;
+type DataPlan = EntriesPlan | { entries: null; nested: number } | null;
+type EntriesPlan = { entries: DataPlanEntry[]; nested: -1; /** An object lists array-index keys ("0", "1") first. */ indexKeys: boolean };
 
 function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
   const entries: DataPlanEntry[] = [];
@@ -357,37 +355,48 @@ function dataPlan(def: TemplateDef): DataPlan {
   return plan;
 }
 
-/** Fast path for EventData; null when a value needs the generic tree (arrays, UserData, ...). */
-function dataFromInstance(inst: TemplateInstance, depth: number): Record<string, unknown> | null {
+/**
+ * The instance whose template lists the EventData entries, following the common layout where
+ * EventData is a nested BinXml value (Event = System + %n). 'none' when that value is NULL or
+ * absent (no EventData); null when the generic tree is needed.
+ */
+function dataEntriesOf(inst: TemplateInstance, depth: number): { inst: TemplateInstance; plan: EntriesPlan } | 'none' | null {
   const plan = dataPlan(inst.def);
   if (!plan) return null;
-  const buf = inst.chunk.buf;
-  const count = inst.count;
-  if (plan.entries === null) {
-    if (plan.nested >= count || inst.type(plan.nested) === ValueType.Null) return {};
-    if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
-    const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
-    if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
-    return dataFromInstance(nodes[0].inst, depth + 1);
-  }
+  if (plan.entries !== null) return { inst, plan };
+  if (plan.nested >= inst.count || inst.type(plan.nested) === ValueType.Null) return 'none';
+  if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
+  const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
+  if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
+  return dataEntriesOf(nodes[0].inst, depth + 1);
+}
+
+/** An optional substitution that is NULL: the entry is left out, as the element is from the XML. */
+const OMITTED = Symbol('omitted');
+/** A value the fast path cannot represent (arrays, nested BinXml): the generic tree is needed. */
+const NEEDS_TREE = Symbol('needs tree');
+
+/** The value of one EventData entry as `data` holds it. */
+function entryValue(inst: TemplateInstance, e: DataPlanEntry): unknown {
+  if (e.index < 0) return e.text;
+  if (e.index >= inst.count) return '';
+  const type = inst.type(e.index);
+  if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return NEEDS_TREE;
+  if (type === ValueType.Null) return e.optional ? OMITTED : '';
+  const v = decodeScalar(inst.chunk.buf, type, inst.start(e.index), inst.end(e.index));
+  return v === undefined ? '' : dataValue(v);
+}
+
+/** Fast path for EventData; null when a value needs the generic tree (arrays, UserData, ...). */
+function dataFromInstance(inst: TemplateInstance): Record<string, unknown> | null {
+  const found = dataEntriesOf(inst, 0);
+  if (found === null) return null;
   const data: Record<string, unknown> = {};
-  for (const e of plan.entries) {
-    if (e.index < 0) {
-      data[e.key] = e.text;
-      continue;
-    }
-    if (e.index >= count) {
-      data[e.key] = '';
-      continue;
-    }
-    const type = inst.type(e.index);
-    if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
-    if (type === ValueType.Null) {
-      if (!e.optional) data[e.key] = '';
-      continue;
-    }
-    const v = decodeScalar(buf, type, inst.start(e.index), inst.end(e.index));
-    data[e.key] = v === undefined ? '' : dataValue(v);
+  if (found === 'none') return data;
+  for (const e of found.plan.entries) {
+    const v = entryValue(found.inst, e);
+    if (v === NEEDS_TREE) return null;
+    if (v !== OMITTED) data[e.key] = v;
   }
   return data;
 }
@@ -396,38 +405,24 @@ function dataFromInstance(inst: TemplateInstance, depth: number): Record<string,
  * The JSON text of dataFromInstance's object, written straight from the substitution values (no
  * object, no per-key lookups); null where dataFromInstance would be null or key order would differ.
  */
-function dataJsonFromInstance(inst: TemplateInstance, depth: number): string | null {
-  const plan = dataPlan(inst.def);
-  if (!plan) return null;
-  const count = inst.count;
-  if (plan.entries === null) {
-    if (plan.nested >= count || inst.type(plan.nested) === ValueType.Null) return '{}';
-    if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
-    const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
-    if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
-    return dataJsonFromInstance(nodes[0].inst, depth + 1);
-  }
-  if (plan.indexKeys) return null; // the object's key order differs from the template's
-  const buf = inst.chunk.buf;
+function dataJsonFromInstance(inst: TemplateInstance): string | null {
+  const found = dataEntriesOf(inst, 0);
+  if (found === null) return null;
+  if (found === 'none') return '{}';
+  if (found.plan.indexKeys) return null; // the object's key order differs from the template's
   let out = '{';
-  for (const e of plan.entries) {
-    let value: string;
-    if (e.index < 0) value = jsonString(e.text);
-    else if (e.index >= count) value = '""';
-    else {
-      const type = inst.type(e.index);
-      if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return null;
-      if (type === ValueType.Null) {
-        if (e.optional) continue;
-        value = '""';
-      } else {
-        const v = decodeScalar(buf, type, inst.start(e.index), inst.end(e.index));
-        value = v === undefined ? '""' : jsonValue(dataValue(v));
-      }
-    }
-    out += out.length === 1 ? `${e.jsonKey}${value}` : `,${e.jsonKey}${value}`;
+  for (const e of found.plan.entries) {
+    const v = entryValue(found.inst, e);
+    if (v === NEEDS_TREE) return null;
+    if (v === OMITTED) continue;
+    out += `${out.length === 1 ? '' : ','}${e.jsonKey}${jsonValue(v)}`;
   }
   return `${out}}`;
+}
+
+/** The template instance of a record that is exactly one instance (the fast paths need this). */
+function singleInstance(nodes: Node[]): TemplateInstance | undefined {
+  return nodes.length === 1 && nodes[0].k === NodeKind.Instance ? nodes[0].inst : undefined;
 }
 
 export class EvtxRecordImpl {
@@ -442,7 +437,7 @@ export class EvtxRecordImpl {
     private readonly chunk: ChunkContext,
     private readonly nodes: Node[],
   ) {
-    const only = nodes.length === 1 && nodes[0].k === NodeKind.Instance ? nodes[0].inst : undefined;
+    const only = singleInstance(nodes);
     const plan = only ? systemPlan(only.def) : null;
     this.system = (only && plan && systemFromPlan(only, plan)) || systemFromTree(rootEvent(this.resolved()));
   }
@@ -459,9 +454,9 @@ export class EvtxRecordImpl {
 
   get data(): Record<string, unknown> {
     if (!this.dataCache) {
-      const only = this.nodes.length === 1 && this.nodes[0].k === NodeKind.Instance ? this.nodes[0].inst : undefined;
+      const only = singleInstance(this.nodes);
       try {
-        const fast = only ? dataFromInstance(only, 0) : null;
+        const fast = only ? dataFromInstance(only) : null;
         if (fast) return (this.dataCache = fast);
       } catch {
         // fall through to the generic path, which reports the same damage as an empty object
@@ -478,9 +473,9 @@ export class EvtxRecordImpl {
   /** JSON text of `data`; renders from the chunk bytes when the object was not built. */
   dataJson(): string {
     if (!this.dataCache) {
-      const only = this.nodes.length === 1 && this.nodes[0].k === NodeKind.Instance ? this.nodes[0].inst : undefined;
+      const only = singleInstance(this.nodes);
       try {
-        const fast = only ? dataJsonFromInstance(only, 0) : null;
+        const fast = only ? dataJsonFromInstance(only) : null;
         if (fast !== null) return fast;
       } catch {
         // the object path below reports the same damage as an empty object
