@@ -90,7 +90,7 @@ export function registerBundleCommands(program: Command, app: App): void {
           { header: 'ZIPPED', value: (f) => String(f.compressedSize), align: 'right' },
           { header: 'SERVER', value: (f) => byPath.get(f.path)?.server ?? '' },
           { header: 'COLLECTOR', value: (f) => byPath.get(f.path)?.collector ?? '' },
-          { header: 'NOTE', value: (f) => clip(noteFor(byPath.get(f.path)), 70, io.stdoutIsTty) },
+          { header: 'NOTE', value: (f) => io.fit(noteFor(byPath.get(f.path)), 70) },
         ]));
         const collectors = m.collectors ?? [];
         if (collectors.length) {
@@ -102,7 +102,7 @@ export function registerBundleCommands(program: Command, app: App): void {
             { header: 'FILES', value: (c) => String(c.files), align: 'right' },
             { header: 'BYTES', value: (c) => String(c.bytes), align: 'right' },
             { header: 'TIME', value: (c) => `${c.durationMs} ms`, align: 'right' },
-            { header: 'REASON', value: (c) => clip(c.reason ?? '', 90, io.stdoutIsTty) },
+            { header: 'REASON', value: (c) => io.fit(c.reason ?? '', 90) },
           ]));
         }
       }),
@@ -111,11 +111,6 @@ export function registerBundleCommands(program: Command, app: App): void {
       'clk-support bundle inspect --json bundle.zip | jq ".files[] | select(.truncated)"',
     ],
   );
-}
-
-/** Long notes are cut to stay readable in a terminal; piped output and --json have them whole. */
-function clip(s: string, max: number, onTerminal: boolean): string {
-  return onTerminal && s.length > max ? `${s.slice(0, max - 3)}...` : s;
 }
 
 function noteFor(e: ManifestEntry | undefined): string {

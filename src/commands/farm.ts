@@ -44,13 +44,13 @@ export function registerFarmCommands(program: Command, app: App): void {
             { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
             { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
             { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : ''), align: 'right' },
-            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${shortError(p, io.stdoutIsTty)}`) },
+            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${io.fit(probeError(p), 80)}`) },
           ]));
           if (findings.versionMismatch)
             io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
           for (const d of findings.drifted)
             io.warn(`${d.server}: clock is ${formatOffset(d.offsetMs)} off this machine (limit ${f.settings.clockDriftWarnMs} ms): license checks and log correlation depend on it`);
-          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable (${p.reason}): ${shortError(p, false)}${p.hint ? `; ${p.hint}` : ''}`);
+          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable (${p.reason}): ${probeError(p)}${p.hint ? `; ${p.hint}` : ''}`);
           for (const p of probes.filter((x) => x.identity?.productError)) io.debug(`${p.server.name}: version: ${p.identity!.productError}`);
         }
         const reachable = probes.filter((p) => p.reachable).length;
@@ -88,11 +88,10 @@ export function registerFarmCommands(program: Command, app: App): void {
   );
 }
 
-/** The probe error without the server name; cut to fit a terminal only, so piped output keeps it whole. */
-function shortError(p: ServerProbe, cut: boolean): string {
+/** The probe error without the server name the row already shows. */
+function probeError(p: ServerProbe): string {
   const msg = p.error ?? '';
-  const stripped = msg.startsWith(`${p.server.name}: `) ? msg.slice(p.server.name.length + 2) : msg;
-  return cut && stripped.length > 80 ? `${stripped.slice(0, 77)}...` : stripped;
+  return msg.startsWith(`${p.server.name}: `) ? msg.slice(p.server.name.length + 2) : msg;
 }
 
 function probeJson(p: ServerProbe) {

@@ -55,6 +55,11 @@ export class Io {
     return isTty(this.stdout);
   }
 
+  /** Long text cut to `max` characters for a terminal table; piped output keeps it whole. */
+  fit(text: string, max: number): string {
+    return this.stdoutIsTty && text.length > max ? `${text.slice(0, max - 3)}...` : text;
+  }
+
   /** Prompts need a person at both ends and no --no-input. */
   get canPrompt(): boolean {
     return !this.noInput && isTty(this.stdin) && isTty(this.stdout) && !this.env.CI;
