@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { UsageError, errorMessage } from '../errors.js';
-import { MANIFEST_PATH, MANIFEST_SCHEMA, type ManifestEntry } from './writer.js';
+import { MANIFEST_PATH, MANIFEST_SCHEMA, type ManifestEntry } from './manifest.js';
 
 const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
 

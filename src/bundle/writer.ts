@@ -25,61 +25,22 @@
 // - redact.ts: createRedactor({ anonymizer }) and redactor.chunker() (sync write/end, no stream).
 // - addStream/addBuffer calls are serialized internally (the zip is one sequential stream), so
 //   collectors may call them concurrently; keep few source streams open at once.
-import { createHash, randomBytes } from 'node:crypto';
-import { untilAborted } from '../abort.js';
+import { createHash } from 'node:crypto';
 import fs, { constants as fsConstants, createWriteStream } from 'node:fs';
 import { promisify } from 'node:util';
 import * as fsp from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { basename, extname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ZipWriter } from './zip.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
 import { createRedactor } from './redact.js';
 import type { Anonymizer } from './anonymize.js';
-
-const require = createRequire(import.meta.url);
-const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
-
-export const MANIFEST_SCHEMA = 'clk-support/bundle-manifest/v1';
-export const MANIFEST_PATH = 'manifest.json';
-export const COLLECTOR_LOG_PATH = 'collector.log';
-export const REDACTION_REPORT_PATH = 'redaction-report.json';
-const RESERVED = new Set([MANIFEST_PATH, COLLECTOR_LOG_PATH, REDACTION_REPORT_PATH]);
-
-export interface BundleEntryMeta {
-  server?: string;
-  sourcePath?: string;
-  collector: string;
-  truncated?: boolean;
-  /** already compressed (.zip, .gz, .7z, images...) → stored, not deflated again; detected by extension and magic when absent */
-  store?: boolean;
-  redactions?: Record<string, number>;
-  note?: string;
-  /** run the text through the redactor (and the anonymizer when configured) on the way in */
-  redact?: boolean;
-  /** ends this entry early (timeout): the entry is kept truncated, addStream rejects with EntrySourceError */
-  signal?: AbortSignal;
-  /** refuse before writing when this would exceed the bundle cap */
-  expectedSize?: number;
-  mtime?: Date;
-}
-
-export interface ManifestEntry extends Omit<BundleEntryMeta, 'redact' | 'signal' | 'expectedSize' | 'mtime'> {
-  path: string;
-  size: number;
-  sha256: string;
-}
-
-export interface CollectorLogEntry {
-  server?: string;
-  collector: string;
-  status: 'ok' | 'failed' | 'skipped' | 'timed-out' | 'partial';
-  reason?: string;
-  durationMs: number;
-  files: number;
-  bytes: number;
-}
+import { COLLECTOR_LOG_PATH, MANIFEST_PATH, MANIFEST_SCHEMA, REDACTION_REPORT_PATH, RESERVED_PATHS, TOOL_VERSION, renderCollectorLog, type BundleEntryMeta, type BundleManifest, type CollectorLogEntry, type FinalizeInfo, type FinalizeResult, type ManifestEntry } from './manifest.js';
+import { BundleFullError, DiskSpaceError, EntrySourceError } from './errors.js';
+import { checkBundlePath } from './naming.js';
+import { isAlreadyCompressed } from './compressed.js';
+import { formatMiB, freeBytes, isNoSpace, outputError, publishWithoutOverwrite, syncDir } from './output-file.js';
+import { guardSource, readAhead, redactChunks, single, toBuffer } from './entry-streams.js';
 
 export interface BundleOptions {
   outDir: string;
@@ -93,127 +54,6 @@ export interface BundleOptions {
   anonymizer?: Anonymizer;
   /** deflate level 0-9 (default 6) */
   level?: number;
-}
-
-export interface BundleFarmInfo {
-  name: string;
-  systemId?: string;
-  environment?: string;
-  file?: string;
-  [key: string]: unknown;
-}
-
-export interface FinalizeInfo {
-  farm: BundleFarmInfo;
-  window: { from: string; to: string };
-  extra?: Record<string, unknown>;
-}
-
-export interface FinalizeResult {
-  path: string;
-  size: number;
-  entries: number;
-  /** the anonymization mapping written beside the bundle (never inside it) */
-  mappingPath?: string;
-}
-
-export interface BundleManifest {
-  schema: typeof MANIFEST_SCHEMA;
-  tool: { name: 'clk-support'; version: string };
-  createdAt: string;
-  farm: BundleFarmInfo;
-  window: { from: string; to: string };
-  entries: ManifestEntry[];
-  collectors: CollectorLogEntry[];
-  redaction: { totals: Record<string, number>; files: number };
-  anonymized: boolean;
-  [key: string]: unknown;
-}
-
-/** The bundle cap is reached. `entry` is the entry that was cut at the cap, if any. */
-export class BundleFullError extends FailedError {
-  constructor(
-    message: string,
-    readonly entry?: ManifestEntry,
-  ) {
-    super(message, { code: 'BUNDLE_FULL', hint: 'narrow the window (--from/--to, --span) or raise the bundle cap' });
-  }
-}
-
-/** Not enough free space on the output volume. Fatal for the bundle. */
-export class DiskSpaceError extends FailedError {
-  constructor(message: string, cause?: unknown) {
-    super(message, { code: 'DISK_SPACE', hint: 'free space on the output volume or write the bundle elsewhere (--out DIR)', cause });
-  }
-}
-
-/** The source of one entry failed or timed out; the entry is kept, truncated, and the bundle is still valid. */
-export class EntrySourceError extends FailedError {
-  constructor(
-    message: string,
-    readonly entry: ManifestEntry,
-    cause?: unknown,
-  ) {
-    super(message, { code: 'ENTRY_SOURCE', cause });
-  }
-}
-
-/** `<SID>_<YYYYMMDD-HHMMSS>_<short id>.zip`, UTC, with anything unsafe in a file name replaced. */
-export function bundleName(systemId: string, date: Date, shortId: string): string {
-  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'X';
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const stamp = `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
-  return `${safe(systemId)}_${stamp}_${safe(shortId)}.zip`;
-}
-
-/** A random short id for bundle names (6 lowercase hex digits... 8 to be safe from collisions). */
-export function shortBundleId(): string {
-  return randomBytes(4).toString('hex');
-}
-
-const COMPRESSED_EXTENSIONS = new Set([
-  '.zip', '.gz', '.tgz', '.bz2', '.xz', '.zst', '.7z', '.rar', '.cab', '.lz4', '.lzma',
-  '.png', '.jpg', '.jpeg', '.gif', '.webp', '.mp4', '.mkv', '.mp3',
-  '.docx', '.xlsx', '.pptx', '.jar', '.nupkg', '.msi', '.pdf', '.dmp.gz',
-]);
-
-/** Already compressed content, by extension or by its first bytes. */
-export function isAlreadyCompressed(path: string, head?: Buffer): boolean {
-  if (COMPRESSED_EXTENSIONS.has(extname(path).toLowerCase())) return true;
-  if (!head || head.length < 4) return false;
-  const b = head;
-  if (b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5 || b[2] === 7)) return true; // zip family
-  if (b[0] === 0x1f && b[1] === 0x8b) return true; // gzip
-  if (b[0] === 0x37 && b[1] === 0x7a && b[2] === 0xbc && b[3] === 0xaf) return true; // 7z
-  if (b[0] === 0x4d && b[1] === 0x53 && b[2] === 0x43 && b[3] === 0x46) return true; // cab "MSCF"
-  if (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58) return true; // xz
-  if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return true; // zstd
-  if (b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68) return true; // bzip2
-  if (b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return true; // png
-  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return true; // jpeg
-  if (b[0] === 0x52 && b[1] === 0x61 && b[2] === 0x72 && b[3] === 0x21) return true; // rar
-  return false;
-}
-
-function checkBundlePath(p: string): void {
-  if (!p || p.startsWith('/') || p.includes('\\') || p.split('/').some((s) => s === '' || s === '.' || s === '..') || /[\x00-\x1f]/.test(p))
-    throw new Error(`invalid bundle path ${JSON.stringify(p)}: use forward slashes, relative, no '.' or '..' segments`);
-}
-
-async function freeBytes(dir: string): Promise<number | undefined> {
-  try {
-    const s = await fsp.statfs(dir);
-    return Number(s.bavail) * Number(s.bsize);
-  } catch {
-    return undefined; // statfs not supported on this volume: rely on ENOSPC
-  }
-}
-
-function toBuffer(chunk: unknown): Buffer {
-  if (Buffer.isBuffer(chunk)) return chunk;
-  if (typeof chunk === 'string') return Buffer.from(chunk);
-  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  throw new TypeError(`bundle source yielded ${typeof chunk}, expected bytes`);
 }
 
 const FREE_SPACE_CHECK_EVERY = 8 * 1024 * 1024;
@@ -458,7 +298,7 @@ export class BundleWriter {
       throw this.failure!;
     }
     checkBundlePath(bundlePath);
-    if (!internal && RESERVED.has(bundlePath)) throw new Error(`${bundlePath} is reserved for the bundle itself`);
+    if (!internal && RESERVED_PATHS.has(bundlePath)) throw new Error(`${bundlePath} is reserved for the bundle itself`);
     if (this.paths.has(bundlePath)) throw new Error(`${bundlePath} is already in the bundle`);
     const cap = internal ? Infinity : (this.opts.maxBytes ?? Infinity);
     if (this.inputBytes >= cap) throw new BundleFullError(`bundle cap of ${formatMiB(cap)} reached: ${bundlePath} not added`);
@@ -567,185 +407,11 @@ export class BundleWriter {
   }
 }
 
-/** Yields the source's chunks; a source error or the entry signal ends the iteration (reported through onStop). */
-async function* guardSource(source: AsyncIterable<unknown>, signal: AbortSignal | undefined, onStop: (err: unknown) => void): AsyncGenerator<Buffer> {
-  let it: AsyncIterator<unknown>;
-  try {
-    it = source[Symbol.asyncIterator]();
-  } catch (err) {
-    onStop(err);
-    return;
-  }
-  try {
-    for (;;) {
-      const next = signal ? await untilAborted(it.next(), signal) : await it.next();
-      if (next.done) return;
-      yield toBuffer(next.value);
-    }
-  } catch (err) {
-    onStop(err);
-    // Do not wait for a source that stopped answering; just ask it to close.
-    void Promise.resolve(it.return?.(undefined)).catch(() => {});
-    const destroy = (source as { destroy?: (e?: Error) => void }).destroy;
-    if (typeof destroy === 'function') destroy.call(source);
-  }
-}
-
-/**
- * Pulls the source up to `limit` bytes ahead of the consumer, so that reading, redaction and
- * hashing (main thread) overlap with deflate (thread pool) instead of waiting for it.
- */
-async function* readAhead(source: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
-  const it = source[Symbol.asyncIterator]();
-  const queue: Buffer[] = [];
-  let queued = 0;
-  let done = false;
-  let stopped = false;
-  let error: unknown;
-  let wakeConsumer: (() => void) | undefined;
-  let wakeProducer: (() => void) | undefined;
-  const wake = (which: 'consumer' | 'producer') => {
-    const f = which === 'consumer' ? wakeConsumer : wakeProducer;
-    if (which === 'consumer') wakeConsumer = undefined;
-    else wakeProducer = undefined;
-    f?.();
-  };
-  void (async () => {
-    try {
-      while (!stopped) {
-        if (queued >= limit) {
-          await new Promise<void>((r) => (wakeProducer = r));
-          continue;
-        }
-        const next = await it.next();
-        if (next.done) break;
-        queue.push(next.value);
-        queued += next.value.length;
-        wake('consumer');
-      }
-    } catch (err) {
-      error = err;
-    } finally {
-      done = true;
-      wake('consumer');
-    }
-  })();
-  try {
-    for (;;) {
-      if (queue.length) {
-        const b = queue.shift()!;
-        queued -= b.length;
-        wake('producer');
-        yield b;
-        continue;
-      }
-      if (done) {
-        if (error !== undefined) throw error;
-        return;
-      }
-      await new Promise<void>((r) => (wakeConsumer = r));
-    }
-  } finally {
-    stopped = true;
-    wake('producer');
-    if (!done) void Promise.resolve(it.return?.(undefined)).catch(() => {});
-  }
-}
-
-async function* redactChunks(source: AsyncIterable<Buffer>, chunker: ReturnType<ReturnType<typeof createRedactor>['chunker']>): AsyncGenerator<Buffer> {
-  for await (const chunk of source) {
-    const out = chunker.write(chunk);
-    if (out?.length) yield out;
-  }
-  const last = chunker.end();
-  if (last?.length) yield last;
-}
-
-async function* single(buf: Buffer): AsyncGenerator<Buffer> {
-  yield buf;
-}
-
 function nonZero(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
-}
-
-/** The output folder cannot be used: say so in terms the user can act on. */
-function outputError(dir: string, err: unknown): Error {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (isNoSpace(err)) return new DiskSpaceError(`no space left on ${dir}`, err);
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EEXIST')
-    return new FailedError(`cannot write the bundle in ${dir}: ${errorMessage(err)}`, { code: 'OUTPUT_NOT_WRITABLE', hint: 'choose a folder you can write to (--out DIR)', cause: err });
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function isNoSpace(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function toInterrupted(reason: unknown): Error {
   if (reason instanceof InterruptedError) return reason;
   return new InterruptedError(reason instanceof Error ? reason.message : 'Interrupted');
-}
-
-function formatMiB(n: number): string {
-  if (!Number.isFinite(n)) return 'unlimited';
-  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KiB`;
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
-}
-
-/**
- * Publish the finished temp file under its final name without ever replacing an existing file:
- * fs.link fails atomically with EEXIST, then the temp name is unlinked. Volumes without hard links
- * (FAT, some SMB shares) fall back to "check then rename", which has a tiny race we accept there.
- * An existing name gets a numeric suffix (-2, -3, ...).
- */
-async function publishWithoutOverwrite(tempPath: string, dir: string, name: string): Promise<string> {
-  const base = name.replace(/\.zip$/i, '');
-  for (let i = 1; i <= 100; i++) {
-    const candidate = join(dir, i === 1 ? name : `${base}-${i}.zip`);
-    try {
-      await fsp.link(tempPath, candidate);
-      await fsp.unlink(tempPath);
-      return candidate;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') continue;
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EXDEV') throw err;
-      try {
-        await fsp.access(candidate);
-        continue; // exists
-      } catch {
-        await fsp.rename(tempPath, candidate);
-        return candidate;
-      }
-    }
-  }
-  throw new FailedError(`could not find a free name for ${name} in ${dir}`);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const h = await fsp.open(dir, 'r');
-    try {
-      await h.sync();
-    } finally {
-      await h.close();
-    }
-  } catch {
-    /* not supported (Windows): the file itself is synced */
-  }
-}
-
-/** collector.log: one line per collector run, aligned, human-readable. */
-export function renderCollectorLog(entries: readonly CollectorLogEntry[]): string {
-  const lines = ['# clk-support collector log: server, collector, status, duration, files, bytes, reason'];
-  for (const e of entries) {
-    lines.push(
-      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? '']
-        .join('\t')
-        .trimEnd(),
-    );
-  }
-  return `${lines.join('\n')}\n`;
 }

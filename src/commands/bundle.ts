@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode } from '../errors.js';
 import { inspectBundle, verifyBundle } from '../bundle/verify.js';
-import type { BundleManifest, ManifestEntry } from '../bundle/writer.js';
+import type { BundleManifest, ManifestEntry } from '../bundle/manifest.js';
 import { renderTable } from '../ui/table.js';
-import { statusBadge } from '../ui/format.js';
+import { statusBadge } from '../ui/badge.js';
 
 export function registerBundleCommands(program: Command, app: App): void {
   const bundle = program.command('bundle').description('check and list incident bundles written by `collect`');

@@ -13,7 +13,7 @@ import { summaryLine, toJson, toJunit, toTap, type RunReport } from '../checks/o
 import type { CheckDef, CheckResult, Status } from '../checks/types.js';
 import { renderTable } from '../ui/table.js';
 import type { Io } from '../ui/io.js';
-import { formatBytes, formatDuration } from '../ui/io.js';
+import { formatBytes, formatDuration } from '../format.js';
 
 const require = createRequire(import.meta.url);
 const pkg = require('../../package.json') as { version: string; engines?: { node?: string } };

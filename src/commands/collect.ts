@@ -3,12 +3,13 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createRequire } from 'node:module';
-import { collect, parseSize, type CollectResult } from '../bundle/collect.js';
-import { COLLECTORS, selectCollectors } from '../logs/collectors/index.js';
+import { collect, parseSize, type CollectResult } from '../collect/run.js';
+import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
 import { parseDuration, resolveWindow, describeWindow } from '../logs/window.js';
 import { renderTable } from '../ui/table.js';
-import { formatBytes, formatDuration, type ProgressTask } from '../ui/io.js';
-import { statusBadge } from '../ui/format.js';
+import { formatBytes, formatDuration } from '../format.js';
+import type { ProgressTask } from '../ui/io.js';
+import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
 
 interface CollectFlags {

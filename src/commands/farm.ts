@@ -4,7 +4,8 @@ import { ExitCode } from '../errors.js';
 import { selectServers } from '../farm/load.js';
 import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
 import { renderTable } from '../ui/table.js';
-import { formatOffset, statusBadge } from '../ui/format.js';
+import { formatOffset } from '../format.js';
+import { statusBadge } from '../ui/badge.js';
 
 export function registerFarmCommands(program: Command, app: App): void {
   const farm = program.command('farm').description('the farm file and the servers in it');

@@ -6,7 +6,7 @@ import { ClkError, ExitCode } from '../errors.js';
 import { selectServers } from '../farm/load.js';
 import type { Io } from '../ui/io.js';
 import { renderTable } from '../ui/table.js';
-import { statusBadge } from '../ui/format.js';
+import { statusBadge } from '../ui/badge.js';
 import { createLicenseRequest } from '../license/request.js';
 import { applyLicense, type ApplyReport } from '../license/apply.js';
 import { rollbackLicense } from '../license/rollback.js';

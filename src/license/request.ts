@@ -8,7 +8,7 @@ import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { probeFarm, type ServerProbe } from '../farm/probe.js';
-import { buildCommandLine } from '../farm/commandline.js';
+import { buildCommandLine } from '../commandline.js';
 import { errorMessage } from '../errors.js';
 import { loadTrustedKeys, sha256Hex } from './crypto.js';
 import { LicenseError } from './errors.js';

@@ -1,6 +1,6 @@
 // Windows command lines for collection (wevtutil, relog, logman), built as argv arrays by pure
 // functions so that their exact shape is tested on any platform; only Windows runs them.
-import { buildCommandLine } from '../farm/commandline.js';
+import { buildCommandLine } from '../commandline.js';
 import type { TimeWindow } from './window.js';
 
 export interface WindowsCommand {

@@ -5,14 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import yauzl from 'yauzl';
-import {
-  BundleFullError,
-  BundleWriter,
-  DiskSpaceError,
-  EntrySourceError,
-  bundleName,
-  isAlreadyCompressed,
-} from '../../src/bundle/writer.js';
+import { BundleWriter } from '../../src/bundle/writer.js';
+import { BundleFullError, DiskSpaceError, EntrySourceError } from '../../src/bundle/errors.js';
+import { bundleName } from '../../src/bundle/naming.js';
+import { isAlreadyCompressed } from '../../src/bundle/compressed.js';
 import { verifyBundle } from '../../src/bundle/verify.js';
 import { Anonymizer } from '../../src/bundle/anonymize.js';
 import { InterruptedError } from '../../src/errors.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildCommandLine } from '../../src/farm/commandline.js';
+import { buildCommandLine } from '../../src/commandline.js';
 import { evtxFileName, netSessionArgs, parseScQuery, scQueryArgs, wevtutilGetLogArgs } from '../../src/checks/windows.js';
 
 // Captured from `sc query` on Windows Server 2019 (CRLF line ends as sc prints them).

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { canExportNatively, channelFileName, evtxOverlapsWindow } from '../../src/logs/collectors/eventlogs.js';
-import { blgOverlaps } from '../../src/logs/collectors/perfmon.js';
-import { parseDfPk } from '../../src/logs/collectors/facts.js';
-import { bundlePathFor, safeSegment } from '../../src/logs/collectors/types.js';
-import { parseSize } from '../../src/bundle/collect.js';
+import { canExportNatively, channelFileName, evtxOverlapsWindow } from '../../src/collect/eventlogs.js';
+import { blgOverlaps } from '../../src/collect/perfmon.js';
+import { parseDfPk } from '../../src/collect/facts.js';
+import { bundlePathFor, safeSegment } from '../../src/collect/types.js';
+import { parseSize } from '../../src/collect/run.js';
 import { REPO } from '../support/cli.js';
-import type { CollectContext } from '../../src/logs/collectors/types.js';
+import type { CollectContext } from '../../src/collect/types.js';
 
 const DEMO_EVTX = join(REPO, 'fixtures', 'demo-farm', 'servers', 'app01', 'c$', 'Windows', 'System32', 'winevt', 'Logs', 'Application.evtx');
 

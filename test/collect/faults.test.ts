@@ -10,8 +10,8 @@ import { BIN, REPO, copyDemoFarm, runCli } from '../support/cli.js';
 import { DEMO_WINDOW, openBundle, sha256 } from './helpers.js';
 import { loadFarm } from '../../src/farm/load.js';
 import { createTransport } from '../../src/farm/transports/index.js';
-import { collectTextLog } from '../../src/logs/collectors/tracer.js';
-import { emptyOutcome, type CollectContext } from '../../src/logs/collectors/types.js';
+import { collectTextLog } from '../../src/collect/tracer.js';
+import { emptyOutcome, type CollectContext } from '../../src/collect/types.js';
 import { descendants, tryStartSshd } from '../support/sshd.js';
 import { farmFile, sshServerEntry } from '../netns/cli.js';
 

@@ -52,7 +52,7 @@ describe('PDH-CSV', () => {
   });
 });
 
-import { cappedPdh } from '../../src/logs/collectors/perfmon.js';
+import { cappedPdh } from '../../src/collect/perfmon.js';
 
 describe('cappedPdh', () => {
   async function* gen(rows: string[]) {

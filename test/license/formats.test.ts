@@ -8,7 +8,7 @@ import { matchFingerprint, explainMismatch } from '../../src/license/fingerprint
 import { backupName } from '../../src/license/apply.js';
 import { elevationCheckCommand } from '../../src/license/admin.js';
 import { vendorCommandLine } from '../../src/license/request.js';
-import { buildCommandLine } from '../../src/farm/commandline.js';
+import { buildCommandLine } from '../../src/commandline.js';
 import { LicenseError } from '../../src/license/errors.js';
 
 function codeOf(fn: () => unknown): string | undefined {

@@ -1,7 +1,7 @@
 // Checks of this machine: Node, the Windows tools, administrator rights, free disk for a bundle.
 import { access, constants, statfs } from 'node:fs/promises';
 import { dirname, join, win32, posix } from 'node:path';
-import { formatBytes } from '../../ui/io.js';
+import { formatBytes } from '../../format.js';
 import type { CheckContext, Host } from '../context.js';
 import { netSessionArgs } from '../windows.js';
 import type { GlobalCheck, Outcome } from '../types.js';

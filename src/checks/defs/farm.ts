@@ -1,5 +1,5 @@
 // Checks of the farm file and of each server: reachable, clock, and one version across the farm.
-import { formatOffset } from '../../ui/format.js';
+import { formatOffset } from '../../format.js';
 import { unreachableReason, type CheckContext } from '../context.js';
 import type { GlobalCheck, Outcome, ServerCheck } from '../types.js';
 

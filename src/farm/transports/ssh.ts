@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper, ConnectConfig, Stats as SftpStats } from 'ssh2';
-import { buildCommandLine } from '../commandline.js';
+import { buildCommandLine } from '../../commandline.js';
 import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasename, PathEscapeError } from '../paths.js';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import {

@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { ClkError, type ErrorDetails } from '../../errors.js';
 
 export type TransportKind = 'local' | 'share' | 'ssh';
-export type Platform = 'windows' | 'linux';
+import type { Platform } from '../../commandline.js';
+export type { Platform };
 
 /** Why a server or file could not be reached: each has its own fix. */
 export type FailureReason =

@@ -1,6 +1,6 @@
 // The collectors, in the order they run on each server (facts first: quick, and useful even when a
 // log collector later times out).
-import { UsageError } from '../../errors.js';
+import { UsageError } from '../errors.js';
 import { configCollector } from './config.js';
 import { eventLogsCollector } from './eventlogs.js';
 import { factsCollector } from './facts.js';

@@ -1,6 +1,7 @@
 // Quoting arguments for a remote shell. Pure functions: the command lines they build are tested
 // here even though they run on Windows servers.
-import type { Platform } from './transports/transport.js';
+/** The shell family a command line is built for. */
+export type Platform = 'windows' | 'linux';
 
 /** POSIX sh: single quotes protect everything but a single quote itself. */
 export function quotePosixArg(arg: string): string {

@@ -1,14 +1,15 @@
 // What a collector is and what it gets: one source of incident data (event logs, perfmon, Tracer,
 // config, facts) planned and collected per server into the bundle.
-import { BundleFullError, DiskSpaceError, EntrySourceError, type BundleWriter } from '../../bundle/writer.js';
-import { InterruptedError } from '../../errors.js';
-import { untilAborted } from '../../abort.js';
-import type { Farm } from '../../farm/load.js';
-import type { ServerConfig } from '../../farm/schema.js';
-import type { ServerIdentity } from '../../farm/identity.js';
-import type { Transport } from '../../farm/transports/transport.js';
-import { splitServerPath } from '../../farm/paths.js';
-import type { TimeWindow } from '../window.js';
+import { BundleFullError, DiskSpaceError, EntrySourceError } from '../bundle/errors.js';
+import type { BundleWriter } from '../bundle/writer.js';
+import { InterruptedError } from '../errors.js';
+import { untilAborted } from '../abort.js';
+import type { Farm } from '../farm/load.js';
+import type { ServerConfig } from '../farm/schema.js';
+import type { ServerIdentity } from '../farm/identity.js';
+import type { Transport } from '../farm/transports/transport.js';
+import { splitServerPath } from '../farm/paths.js';
+import type { TimeWindow } from '../logs/window.js';
 
 export const COLLECTOR_IDS = ['eventlogs', 'perfmon', 'tracer', 'config', 'facts'] as const;
 export type CollectorId = (typeof COLLECTOR_IDS)[number];

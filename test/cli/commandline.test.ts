@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { buildCommandLine, quotePosixArg, quoteWindowsArg } from '../../src/farm/commandline.js';
+import { buildCommandLine, quotePosixArg, quoteWindowsArg } from '../../src/commandline.js';
 import { splitServerPath, toSftpPath } from '../../src/farm/paths.js';
 
 describe('POSIX quoting', () => {

@@ -12,13 +12,16 @@ import { selectServers } from '../farm/load.js';
 import { probeFarm, type ServerProbe } from '../farm/probe.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
-import { COLLECTORS, selectCollectors, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type LocalRunner, abortable, type PlannedFile } from '../logs/collectors/index.js';
-import { channelFileName } from '../logs/collectors/eventlogs.js';
+import { COLLECTORS, selectCollectors, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type LocalRunner, abortable, type PlannedFile } from './collectors.js';
+import { channelFileName } from './eventlogs.js';
 import { joinServerPath } from '../farm/paths.js';
 import type { TimeWindow } from '../logs/window.js';
-import { Anonymizer } from './anonymize.js';
+import { Anonymizer } from '../bundle/anonymize.js';
 import { prefillIncident, renderIncidentText } from '../incident/prefill.js';
-import { BundleFullError, BundleWriter, bundleName, shortBundleId, type CollectorLogEntry, type FinalizeResult } from './writer.js';
+import { BundleWriter } from '../bundle/writer.js';
+import { BundleFullError } from '../bundle/errors.js';
+import { bundleName, shortBundleId } from '../bundle/naming.js';
+import type { CollectorLogEntry, FinalizeResult } from '../bundle/manifest.js';
 
 export const COLLECT_SCHEMA = 'clk-support/collect-result/v1';
 

@@ -1,6 +1,6 @@
 // Text entries: lines produced lazily (cut to the window, capped) go into the bundle through the
 // writer's redactor (and anonymizer), in batches so that a multi-GB log never sits in memory.
-import type { BundleEntryMeta, ManifestEntry } from '../../bundle/writer.js';
+import type { BundleEntryMeta, ManifestEntry } from '../bundle/manifest.js';
 import type { EntrySink } from './types.js';
 
 const BATCH_BYTES = 64 * 1024;

@@ -6,13 +6,13 @@
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readEvtx, type EvtxWarning } from '../evtx/index.js';
-import { joinServerPath } from '../../farm/paths.js';
-import { TransportError } from '../../farm/transports/transport.js';
-import { resolveLocalPath } from '../../farm/load.js';
-import { commandLineOf, uncHost, wevtutilExportCommand } from '../windows-commands.js';
-import { inWindow, type TimeWindow } from '../window.js';
-import { EntrySourceError } from '../../bundle/writer.js';
+import { readEvtx, type EvtxWarning } from '../logs/evtx/index.js';
+import { joinServerPath } from '../farm/paths.js';
+import { TransportError } from '../farm/transports/transport.js';
+import { resolveLocalPath } from '../farm/load.js';
+import { commandLineOf, uncHost, wevtutilExportCommand } from '../logs/windows-commands.js';
+import { inWindow, type TimeWindow } from '../logs/window.js';
+import { EntrySourceError } from '../bundle/errors.js';
 import {
   emptyOutcome,
   errorReason,

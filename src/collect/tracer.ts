@@ -1,12 +1,12 @@
 // ClickSoftware Tracer (and other text) logs from the configured globs, cut to the window by the
 // timestamps inside their lines, tail-capped per file, redacted on the way into the bundle.
-import { glob } from '../../farm/glob.js';
-import { readLines } from '../lines.js';
-import { parseUtcOffset, TimestampDetector } from '../timestamps.js';
-import { cutToWindow, cutToWindowTwoPass, newTracerStats, sniffDayFirst, type TracerStats } from '../tracer.js';
+import { glob } from '../farm/glob.js';
+import { readLines } from '../logs/lines.js';
+import { parseUtcOffset, TimestampDetector } from '../logs/timestamps.js';
+import { cutToWindow, cutToWindowTwoPass, newTracerStats, sniffDayFirst, type TracerStats } from '../logs/tracer.js';
 import type { Readable } from 'node:stream';
-import type { TimeWindow } from '../window.js';
-import type { RemoteEntry } from '../../farm/transports/transport.js';
+import type { TimeWindow } from '../logs/window.js';
+import type { RemoteEntry } from '../farm/transports/transport.js';
 import { addTextLines } from './text.js';
 import { bundlePathFor, emptyOutcome, errorReason, recordFileFailure, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
 

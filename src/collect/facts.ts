@@ -1,8 +1,8 @@
 // Server facts: who the server is (host name, OS, ClickSoftware version and build, where the
 // fingerprint components come from, never their values), clock offset and free disk space.
 import { statfs } from 'node:fs/promises';
-import { resolveLocalPath } from '../../farm/load.js';
-import { readIdentity, type ServerIdentity } from '../../farm/identity.js';
+import { resolveLocalPath } from '../farm/load.js';
+import { readIdentity, type ServerIdentity } from '../farm/identity.js';
 import { emptyOutcome, errorReason, isFatal, type CollectContext, type Collector } from './types.js';
 
 export interface DiskFact {
