@@ -71,7 +71,7 @@ export class App {
   }
 
   farm(cmd: Command): Promise<Farm> {
-    this.farmPromise ??= loadFarm(this.globals(cmd).farm, this.cwd);
+    this.farmPromise ??= loadFarm(this.globals(cmd).farm, this.cwd, this.env);
     return this.farmPromise;
   }
 

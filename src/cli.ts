@@ -15,7 +15,7 @@ export function buildProgram(app: App): Command {
         'incident bundles, combined farm license requests, incident prefill and prerequisite checks.',
     )
     .version(VERSION, '-V, --version')
-    .option('--farm <file>', 'farm file (default: ./clk-farm.json)')
+    .option('--farm <file|name>', 'farm file, or a named farm in the user config folder (default: $CLK_FARM, else clk-farm.json here or in a parent folder, else in the user config folder)')
     .option('--json', 'print the result as JSON on stdout', false)
     .option('--no-input', 'never prompt; a missing answer is an error naming its flag')
     .option('-y, --yes', 'answer yes to confirmations', false)
@@ -23,6 +23,7 @@ export function buildProgram(app: App): Command {
     .option('-q, --quiet', 'only errors and results', false)
     .option('--no-color', 'no colour (also NO_COLOR=1)')
     .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (s) => void (app.streams.stdout ?? process.stdout).write(s),
@@ -73,6 +74,11 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
   const app = new App(streams, controller.signal);
   try {
     const program = buildProgram(app);
+    if (argv[0] === '__complete') {
+      const { runCompletion } = await import('./commands/completion.js');
+      await runCompletion(program, argv.slice(1), app);
+      return ExitCode.ok;
+    }
     if (argv.length === 0) {
       program.outputHelp();
       return ExitCode.usage;

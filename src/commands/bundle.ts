@@ -8,7 +8,7 @@ import { renderTable } from '../ui/table.js';
 import { statusBadge } from '../ui/badge.js';
 
 export function registerBundleCommands(program: Command, app: App): void {
-  const bundle = program.command('bundle').description('check and list incident bundles written by `collect`');
+  const bundle = examples(program.command('bundle').description('check and list incident bundles written by `collect`'), ['clk-support bundle verify FSP_20261120-093000_1a2b3c4d.zip', 'clk-support bundle inspect FSP_20261120-093000_1a2b3c4d.zip --json']);
 
   examples(
     bundle

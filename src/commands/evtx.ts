@@ -120,7 +120,7 @@ function printStats(io: Io, file: string, s: EvtxStats): void {
 }
 
 export function registerEvtxCommands(program: Command, app: App): void {
-  const evtx = program.command('evtx').description('read Windows event logs (.evtx), also damaged or still-open ones');
+  const evtx = examples(program.command('evtx').description('read Windows event logs (.evtx), also damaged or still-open ones'), ['clk-support evtx stats Application.evtx', 'clk-support evtx dump System.evtx --format jsonl --level error --from 2026-11-20T08:00Z']);
 
   examples(
     evtx

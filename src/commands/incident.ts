@@ -63,7 +63,7 @@ async function completeAnswers(io: Io, missing: Question[], answers: IncidentAns
 /** `incident ...` and the `service request` that often follows one (one registration for both). */
 export function registerIncidentCommands(program: Command, app: App): void {
   registerServiceCommands(program, app);
-  const incident = program.command('incident').description('SAP incidents: prefill the form from the farm and its logs, speed-up and escalation texts');
+  const incident = examples(program.command('incident').description('SAP incidents: prefill the form from the farm and its logs, speed-up and escalation texts'), ['clk-support incident prefill --around 2026-11-20T09:30Z --span 2h', 'clk-support incident speedup --incident 123456/2026 --request priority --current-priority medium --new-priority high', 'clk-support incident escalate --incident 123456/2026 --answers answers.json']);
 
   const prefill = incident
     .command('prefill')

@@ -8,6 +8,7 @@ import { registerLicenseCommands } from './license.js';
 import { registerCheckCommand } from './check.js';
 import { registerIncidentCommands } from './incident.js';
 import { registerEvtxCommands } from './evtx.js';
+import { registerCompletionCommand } from './completion.js';
 
 export type Register = (program: Command, app: App) => void;
 
@@ -19,4 +20,5 @@ export const registrations: Register[] = [
   registerCheckCommand,
   registerIncidentCommands,
   registerEvtxCommands,
+  registerCompletionCommand,
 ];

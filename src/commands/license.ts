@@ -31,7 +31,7 @@ async function withJsonErrors(app: App, cmd: Command, command: string, work: () 
 }
 
 export function registerLicenseCommands(program: Command, app: App): void {
-  const license = program.command('license').description('the combined farm license: request, apply, roll back, status');
+  const license = examples(program.command('license').description('the combined farm license: request, apply, roll back, status'), ['clk-support license request', 'clk-support license apply license.response --check', 'clk-support license status --json']);
 
   examples(
     license

@@ -5,7 +5,7 @@ import { parseTime } from '../logs/window.js';
 import { buildServiceRequest, SUPPORT_LEVELS, type SupportLevel } from '../incident/service-request.js';
 
 export function registerServiceCommands(program: Command, app: App): void {
-  const service = program.command('service').description('SAP remote services');
+  const service = examples(program.command('service').description('SAP remote services'), ['clk-support service request --type "GoingLive Check" --date 2027-03-01 --go-live 2027-04-01']);
   examples(
     service
       .command('request')

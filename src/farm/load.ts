@@ -1,36 +1,26 @@
 // Finding, reading and validating the farm file, with errors that name the file, the field and what was expected.
-import { readFile, access } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { parse as parseJsonc, printParseErrorCode, type ParseError, type ParseErrorCode } from 'jsonc-parser';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { farmSchema, type FarmFile, type ServerConfig } from './schema.js';
+import { discoverFarmFile, type FarmSource } from './discover.js';
+import { suggestKey } from './did-you-mean.js';
 
-export const FARM_FILE_NAME = 'clk-farm.json';
+export { FARM_FILE_NAME } from './discover.js';
 
 export interface Farm extends FarmFile {
   /** Absolute path of the farm file. */
   file: string;
   /** Folder of the farm file: relative paths in it are resolved from here. */
   dir: string;
+  /** How the file was found (--farm, CLK_FARM, working folder, parent, user config). */
+  source?: FarmSource;
 }
 
-/** The farm file given by --farm, else clk-farm.json in the working directory. */
-export async function locateFarmFile(explicit: string | undefined, cwd = process.cwd()): Promise<string> {
-  if (explicit) return resolve(cwd, explicit);
-  const candidate = resolve(cwd, FARM_FILE_NAME);
-  try {
-    await access(candidate);
-    return candidate;
-  } catch {
-    throw new ConfigError(`No farm file: ${FARM_FILE_NAME} is not in ${cwd}`, {
-      code: 'FARM_NOT_FOUND',
-      hint: `pass --farm <file>, or create ${FARM_FILE_NAME} (see the README, "Farm file"); the demo farm is fixtures/demo-farm/clk-farm.json`,
-    });
-  }
-}
-
-export async function loadFarm(explicit?: string, cwd = process.cwd()): Promise<Farm> {
-  const file = await locateFarmFile(explicit, cwd);
+export async function loadFarm(explicit?: string, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<Farm> {
+  const { file, source } = await discoverFarmFile(explicit, { cwd, env });
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -41,16 +31,22 @@ export async function loadFarm(explicit?: string, cwd = process.cwd()): Promise<
       hint: code === 'ENOENT' ? 'check the path given to --farm' : undefined,
     });
   }
-  return parseFarm(text, file);
+  return { ...parseFarm(text, file), source };
 }
 
+/**
+ * The farm file is JSON with comments and trailing commas allowed (JSONC, as VS Code's settings),
+ * so the README's commented example can be pasted as it is.
+ */
 export function parseFarm(text: string, file: string): Farm {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    const where = jsonErrorLocation(text, err);
-    throw new ConfigError(`${file}${where}: not valid JSON (${(err as Error).message})`, { code: 'FARM_INVALID' });
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(text.replace(/^\uFEFF/, ''), errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  if (errors.length) {
+    const lines = errors.slice(0, 5).map((e) => `  ${file}:${lineColumn(text, e.offset)}: ${describeParseError(e.error)}`);
+    throw new ConfigError(`${file}${':' + lineColumn(text, errors[0]!.offset)}: not valid JSON${errors.length > 1 ? ` (${errors.length} problems)` : ''}:\n${lines.join('\n')}`, {
+      code: 'FARM_INVALID',
+      hint: 'the farm file is JSON; // and /* */ comments and trailing commas are allowed',
+    });
   }
   const parsed = farmSchema.safeParse(raw);
   if (!parsed.success) {
@@ -104,8 +100,17 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function describeIssue(issue: z.core.$ZodIssue, actual: unknown): string {
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} (not part of the farm file format)`;
+    case 'unrecognized_keys': {
+      const named = issue.keys.map((k) => {
+        const near = suggestKey(farmSchema, issue.path, k);
+        return near ? `"${k}" (did you mean "${near}"?)` : `"${k}"`;
+      });
+      return `unknown key${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')} (not part of the farm file format)`;
+    }
+    case 'invalid_format':
+      if (typeof actual === 'string' && actual !== actual.toUpperCase() && typeof issue.pattern === 'string' && patternOf(issue.pattern).test(actual.toUpperCase()))
+        return `${issue.message}: upper case, "${actual.toUpperCase()}"`;
+      return issue.message;
     case 'invalid_type':
       return actual === undefined ? `required, expected ${issue.expected}` : `expected ${issue.expected}, got ${typeOf(actual)}`;
     case 'invalid_value':
@@ -125,12 +130,39 @@ function typeOf(v: unknown): string {
   return typeof v;
 }
 
-function jsonErrorLocation(text: string, err: unknown): string {
-  const m = /position (\d+)/.exec((err as Error).message);
-  if (!m) return '';
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
+/** zod reports a regex check's pattern as its source text, "/^...$/" (our own schema's patterns, not user input). */
+function patternOf(text: string): RegExp {
+  const m = /^\/(.*)\/([a-z]*)$/s.exec(text);
+  return m ? new RegExp(m[1]!, m[2]) : new RegExp(text);
+}
+
+/** 1-based line:column of a character offset. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
   const line = before.split('\n').length;
-  const col = pos - before.lastIndexOf('\n');
-  return `:${line}:${col}`;
+  const col = offset - before.lastIndexOf('\n');
+  return `${line}:${col}`;
+}
+
+function describeParseError(code: ParseErrorCode): string {
+  const words: Partial<Record<string, string>> = {
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'not a number',
+    PropertyNameExpected: 'a "key" in double quotes was expected',
+    ValueExpected: 'a value was expected',
+    ColonExpected: 'a ":" was expected',
+    CommaExpected: 'a "," was expected',
+    CloseBraceExpected: 'a "}" was expected',
+    CloseBracketExpected: 'a "]" was expected',
+    EndOfFileExpected: 'nothing may follow the closing "}"',
+    InvalidCommentToken: 'unfinished comment',
+    UnexpectedEndOfComment: 'unfinished comment',
+    UnexpectedEndOfString: 'unfinished string',
+    UnexpectedEndOfNumber: 'unfinished number',
+    InvalidUnicode: 'invalid \\u escape',
+    InvalidEscapeCharacter: 'invalid escape (a backslash in a Windows path is written \\\\)',
+    InvalidCharacter: 'invalid character in a string',
+  };
+  const name = printParseErrorCode(code);
+  return words[name] ?? name;
 }

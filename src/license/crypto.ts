@@ -25,25 +25,28 @@ export interface TrustedKey {
 /** The public keys the farm file trusts, loaded and checked to be Ed25519. */
 export async function loadTrustedKeys(farm: Farm): Promise<TrustedKey[]> {
   const keys: TrustedKey[] = [];
-  for (const k of farm.license.trustedKeys) {
-    const file = resolveLocalPath(farm, k.publicKeyFile);
-    let pem: string;
-    try {
-      pem = await readFile(file, 'utf8');
-    } catch (err) {
-      throw licenseConfigError(`Trusted key "${k.id}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`, 'fix license.trustedKeys[].publicKeyFile in the farm file (a path relative to the farm file)');
-    }
-    let key: KeyObject;
-    try {
-      key = createPublicKey(pem);
-    } catch (err) {
-      throw licenseConfigError(`Trusted key "${k.id}": ${file} is not a PEM public key (${(err as Error).message})`, 'the file must hold an Ed25519 public key in PEM (SPKI) form: -----BEGIN PUBLIC KEY-----');
-    }
-    if (key.asymmetricKeyType !== 'ed25519')
-      throw licenseConfigError(`Trusted key "${k.id}": ${file} is a ${key.asymmetricKeyType} key, not Ed25519`, 'license responses are signed with Ed25519; ask for the Ed25519 public key');
-    keys.push({ id: k.id, key, file });
-  }
+  for (const k of farm.license.trustedKeys) keys.push(await loadTrustedKey(farm, k));
   return keys;
+}
+
+/** One trusted key: readable, a PEM public key, Ed25519 (a ConfigError saying which otherwise). */
+export async function loadTrustedKey(farm: Farm, k: { id: string; publicKeyFile: string }): Promise<TrustedKey> {
+  const file = resolveLocalPath(farm, k.publicKeyFile);
+  let pem: string;
+  try {
+    pem = await readFile(file, 'utf8');
+  } catch (err) {
+    throw licenseConfigError(`Trusted key "${k.id}": cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? err})`, 'fix license.trustedKeys[].publicKeyFile in the farm file (a path relative to the farm file)');
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (err) {
+    throw licenseConfigError(`Trusted key "${k.id}": ${file} is not a PEM public key (${(err as Error).message})`, 'the file must hold an Ed25519 public key in PEM (SPKI) form: -----BEGIN PUBLIC KEY-----');
+  }
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw licenseConfigError(`Trusted key "${k.id}": ${file} is a ${key.asymmetricKeyType} key, not Ed25519`, 'license responses are signed with Ed25519; ask for the Ed25519 public key');
+  return { id: k.id, key, file };
 }
 
 export function verifySignature(payload: Buffer, signature: Buffer, key: KeyObject): boolean {

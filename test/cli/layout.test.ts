@@ -17,7 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   license: ['farm', 'logs'],
   collect: ['farm', 'logs', 'bundle', 'incident'],
   checks: ['farm', 'logs', 'license', 'incident'],
-  ui: ['incident'],
+  ui: ['incident', 'farm'],
   commands: ['*'],
 };
 

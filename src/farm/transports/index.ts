@@ -8,7 +8,7 @@ import type { Transport, TransportTimeouts } from './transport.js';
 
 export * from './transport.js';
 
-function expandHome(p: string): string {
+export function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? homedir() + p.slice(1) : p;
 }
 
