@@ -83,6 +83,13 @@ describe('farm file: JSONC, did-you-mean, offline checks', () => {
     expect(r.stderr).not.toMatch(/error/);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(/is valid: Contoso Field Service \(production\)/);
+    // The minimal farm as well.
+    const minimal = /A minimal farm[\s\S]*?```jsonc\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(minimal).toBeTruthy();
+    await writeFile(join(dir, 'clk-farm.json'), minimal!);
+    const m = await runCli(['--json', 'farm', 'validate'], { cwd: dir, env: env() });
+    expect(m.stderr).toBe('');
+    expect(JSON.parse(m.stdout).servers.map((x: { name: string }) => x.name)).toEqual(['ME', 'APP01', 'SCHED01']);
   });
 
   it('a syntax error names line and column; trailing commas and comments are fine', async () => {
