@@ -75,6 +75,17 @@ export class App {
     return this.farmPromise;
   }
 
+  private readonly finishers: (() => Promise<void>)[] = [];
+
+  /** Work to do once the command has succeeded (writing --out files); run by src/cli.ts. */
+  onFinish(f: () => Promise<void>): void {
+    this.finishers.push(f);
+  }
+
+  async finish(): Promise<void> {
+    for (const f of this.finishers.splice(0)) await f();
+  }
+
   /** Record an outcome; the worst one wins (partial beats findings beats ok). */
   report(code: ExitCodeValue): void {
     const rank = (c: number) => (c === 0 ? 0 : c === 1 ? 1 : c === 3 ? 2 : 3);

@@ -85,6 +85,7 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
     }
     await program.parseAsync(argv, { from: 'user' });
     if (controller.signal.aborted) throw controller.signal.reason;
+    await app.finish();
     return app.exitCode;
   } catch (err) {
     const code = exitCodeFor(err);

@@ -12,6 +12,7 @@ import { buildEscalation, buildSpeedup, followupMissing, SPEEDUP_REQUESTS, type 
 import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
 import type { Io } from '../ui/io.js';
 import { registerServiceCommands } from './service.js';
+import { addSaveOptions, saveAnswersLater, saveResults, type SaveOptions } from './save-output.js';
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -81,13 +82,16 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .addOption(new Option('--priority <priority>', 'override the suggested priority').choices([...PRIORITIES]))
     .addOption(new Option('--format <format>', 'output format (--json for JSON)').choices(['text', 'markdown']).default('text'));
   addAnswerOptions(prefill);
+  addSaveOptions(prefill);
   examples(
     prefill.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
+      saveResults(app, io, opts as SaveOptions);
       const farm = await app.farm(cmd);
       const window = resolveWindow({ from: opts.from as string, to: opts.to as string, around: opts.around as string, span: opts.span as string });
       const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
       let answers = await loadAnswers(opts, app.cwd);
+      saveAnswersLater(app, io, opts as SaveOptions, () => answers);
       const spinner = io.spinner(`Reading ${servers.length} server(s) of ${farm.farm.name}`);
       let result: IncidentPrefill;
       try {
@@ -154,11 +158,14 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .addOption(priorityOption('--current-priority <priority>', 'the priority the incident has now'))
     .option('--availability <text>', 'when the contact can be reached, e.g. "24x7" or "08:00-18:00 CET"');
   addAnswerOptions(speedup, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
+  addSaveOptions(speedup);
   examples(
     speedup.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
+      saveResults(app, io, opts as SaveOptions);
       const farm = await app.farm(cmd);
       let answers = await loadAnswers(opts, app.cwd);
+      saveAnswersLater(app, io, opts as SaveOptions, () => answers);
       answers = await completeAnswers(io, followupMissing('speedup', farm.farm.environment, answers), answers);
       const r = buildSpeedup(farm, {
         incident: opts.incident as string,
@@ -185,11 +192,14 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .option('--reason <text>', 'why the normal process is not enough (what happened so far)')
     .option('--availability <text>', 'when the contact can be reached, e.g. "24x7"');
   addAnswerOptions(escalate, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
+  addSaveOptions(escalate);
   examples(
     escalate.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
+      saveResults(app, io, opts as SaveOptions);
       const farm = await app.farm(cmd);
       let answers = await loadAnswers(opts, app.cwd);
+      saveAnswersLater(app, io, opts as SaveOptions, () => answers);
       answers = await completeAnswers(io, followupMissing('escalate', farm.farm.environment, answers), answers);
       const r = buildEscalation(farm, {
         incident: opts.incident as string,

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
+import { saveResults, type SaveOptions } from './save-output.js';
 import { MissingInputError } from '../errors.js';
 import { parseTime } from '../logs/window.js';
 import { buildServiceRequest, SUPPORT_LEVELS, type SupportLevel } from '../incident/service-request.js';
@@ -22,8 +23,11 @@ export function registerServiceCommands(program: Command, app: App): void {
       .option('--product-version <version>', 'product version to name (e.g. 8.1.15.2207)')
       .option('--notes <text>', 'anything SAP should know for the booking')
       .addOption(new Option('--today <YYYY-MM-DD>', 'the date lead times count from (testing)').hideHelp())
+      .option('-o, --out <file>', 'write the request text to this file instead of stdout (complete or not at all)')
+      .option('--force', 'with --out: replace an existing file (kept as <file>.bak)')
       .action(async (opts: Record<string, string | boolean | undefined>, cmd: Command) => {
         const io = app.io(cmd);
+        saveResults(app, io, opts as SaveOptions);
         const farm = await app.farm(cmd);
         const need = async (key: string, flag: string, prompt: string): Promise<string> => {
           const v = opts[key];

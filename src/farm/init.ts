@@ -2,6 +2,7 @@
 // (`APP01=share:\\APP01\c$`, `SCHED01=ssh:clkadmin@sched01:22,role=scheduling`), defaults per
 // platform and role, and a commented JSONC file that `farm validate` accepts as written.
 import { ConfigError } from '../errors.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { ROLES, type Role } from './schema.js';
 
 export type Platform = 'windows' | 'linux';
@@ -216,29 +217,7 @@ export function identityProblems(identity: Partial<FarmIdentityDraft>): string[]
   return out;
 }
 
-/**
- * Write the farm file beside nothing it could clobber: a temp name renamed into place; an existing
- * file is replaced only with `force`, and then kept as `<file>.bak` first.
- */
+/** The farm file, never over an existing one unless `force` (which keeps `<file>.bak`). */
 export async function writeFarmFile(file: string, text: string, opts: { force?: boolean } = {}): Promise<{ backup?: string }> {
-  const { rename, writeFile, copyFile, stat, unlink, mkdir } = await import('node:fs/promises');
-  const { dirname } = await import('node:path');
-  let backup: string | undefined;
-  const exists = await stat(file).then(() => true, () => false);
-  if (exists && !opts.force)
-    throw new ConfigError(`${file} already exists`, { code: 'FARM_EXISTS', hint: 'choose another --out, or pass --force to replace it (the old file is kept as .bak)' });
-  await mkdir(dirname(file), { recursive: true });
-  if (exists) {
-    backup = `${file}.bak`;
-    await copyFile(file, backup);
-  }
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
-    await rename(temp, file);
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
-  }
-  return { backup };
+  return writeFileAtomic(file, text, { replace: opts.force, replaceFlag: '--force' });
 }

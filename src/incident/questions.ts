@@ -16,11 +16,13 @@ export interface Question {
   appliesTo: Environment | 'both';
   required: boolean;
   help?: string;
+  /** Several lines: asked in $EDITOR when set, else line by line. */
+  long?: boolean;
 }
 
 export const QUESTIONS: readonly Question[] = [
   { id: 'shortDescription', flag: '--short-description', prompt: 'Short description (one line, the incident subject)', type: 'text', appliesTo: 'both', required: true },
-  { id: 'steps', flag: '--steps', prompt: 'Steps to reproduce, and what you expected instead', type: 'text', appliesTo: 'both', required: true },
+  { id: 'steps', flag: '--steps', prompt: 'Steps to reproduce, and what you expected instead', type: 'text', appliesTo: 'both', required: true, long: true },
   { id: 'systemDown', flag: '--impact-system-down', prompt: 'Is the production system down?', type: 'yesno', appliesTo: 'production', required: true },
   { id: 'processes', flag: '--impact-processes', prompt: 'Which business processes are affected?', type: 'text', appliesTo: 'both', required: true },
   { id: 'usersAffected', flag: '--impact-users', prompt: 'How many users are affected, and how?', type: 'text', appliesTo: 'both', required: true, help: 'the logs show a count; say how they are affected' },

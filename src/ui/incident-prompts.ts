@@ -18,7 +18,12 @@ export async function askQuestions(io: Io, questions: readonly Question[], answe
       continue;
     }
     for (;;) {
-      const v = (await io.input(q.prompt, { flag: q.flag, default: defaults[q.id], required: q.required })).trim();
+      const raw = q.long ? await io.longText(q.prompt, { flag: q.flag, default: defaults[q.id] }) : await io.input(q.prompt, { flag: q.flag, default: defaults[q.id], required: q.required });
+      const v = raw.trim();
+      if (!v && q.required) {
+        io.warn('an answer is needed here');
+        continue;
+      }
       if (!v && !q.required) break;
       if (q.type === 'date' && (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`)))) {
         io.warn(`"${v}" is not a date: type it as YYYY-MM-DD`);

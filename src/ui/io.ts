@@ -4,7 +4,7 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatDuration } from '../format.js';
 
 export interface IoOptions {
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -66,13 +66,25 @@ export class Io {
     return !this.noInput && isTty(this.stdin) && isTty(this.stdout) && !this.env.CI;
   }
 
-  /** A result line on stdout. */
+  /** A result line on stdout (or kept for --out, see captureResults). */
   out(text = ''): void {
-    this.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+    const line = text.endsWith('\n') ? text : `${text}\n`;
+    if (this.captured) this.captured.push(line);
+    else this.stdout.write(line);
+  }
+
+  private captured: string[] | undefined;
+
+  /** From now on results (out, json) are kept instead of printed; the getter returns them. */
+  captureResults(): () => string {
+    this.captured ??= [];
+    return () => this.captured!.join('');
   }
 
   json(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    const text = `${JSON.stringify(value, jsonReplacer, 2)}\n`;
+    if (this.captured) this.captured.push(text);
+    else this.stdout.write(text);
   }
 
   info(text: string): void {
@@ -131,6 +143,27 @@ export class Io {
     if (!this.canPrompt) throw new MissingInputError(message, opts.flag);
     const { select } = await import('@inquirer/prompts');
     return select<T>({ message, choices, default: opts.default });
+  }
+
+  /**
+   * A long answer: in $VISUAL/$EDITOR when one is set (as `gh issue create` does), otherwise line
+   * by line on the terminal until an empty line.
+   */
+  async longText(message: string, opts: { flag: string; default?: string }): Promise<string> {
+    if (!this.canPrompt) throw new MissingInputError(message, opts.flag);
+    if (this.env.VISUAL || this.env.EDITOR) {
+      const { editor } = await import('@inquirer/prompts');
+      return editor({ message: `${message} (opens ${this.env.VISUAL || this.env.EDITOR})`, default: opts.default, waitForUserInput: false });
+    }
+    const { input } = await import('@inquirer/prompts');
+    this.stderr.write(`${this.c.bold(message)} (several lines; an empty line ends)\n`);
+    const lines: string[] = [];
+    for (;;) {
+      const line = await input({ message: `${lines.length + 1}>`, default: lines.length === 0 ? opts.default : undefined });
+      if (!line.trim()) break;
+      lines.push(line);
+    }
+    return lines.join('\n');
   }
 }
 
@@ -225,7 +258,7 @@ class BarProgress implements Progress {
         stream,
         clearOnComplete: false,
         hideCursor: true,
-        format: ' {label} |{bar}| {percentage}% {value_h}/{total_h} {status}',
+        format: ' {label} |{bar}| {percentage}% {value_h}/{total_h} {rate_h} {eta_h} {status}',
         formatValue: (v, _o, type) => (type === 'value' || type === 'total' ? formatBytes(v) : String(v)),
       },
       cliProgress.Presets.shades_classic,
@@ -237,9 +270,20 @@ class BarProgress implements Progress {
       status: '',
       value_h: formatBytes(0),
       total_h: formatBytes(total),
+      rate_h: '',
+      eta_h: '',
     });
     let value = 0;
     let max = Math.max(total, 1);
+    const started = Date.now();
+    /** Bytes per second so far, and the time left at that rate (shown once a second has passed). */
+    const pace = () => {
+      const seconds = (Date.now() - started) / 1000;
+      if (seconds < 1 || value <= 0) return { rate_h: '', eta_h: '' };
+      const rate = value / seconds;
+      const left = Math.max(0, max - value) / rate;
+      return { rate_h: `${formatBytes(rate)}/s`, eta_h: value >= max ? '' : `ETA ${formatDuration(left * 1000)}` };
+    };
     return {
       setTotal: (t) => {
         max = Math.max(t, 1);
@@ -248,10 +292,10 @@ class BarProgress implements Progress {
       },
       increment: (d) => {
         value += d;
-        bar.update(Math.min(value, max), { value_h: formatBytes(value) });
+        bar.update(Math.min(value, max), { value_h: formatBytes(value), ...pace() });
       },
       done: (status = 'done') => {
-        bar.update(max, { status, value_h: formatBytes(value) });
+        bar.update(max, { status, value_h: formatBytes(value), ...pace(), eta_h: '' });
         bar.stop();
       },
     };

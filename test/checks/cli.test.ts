@@ -227,7 +227,7 @@ describe('usage and farm errors', () => {
     const r = await runCli(['check', '--only', 'farm.valid'], { cwd: out });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toContain('No farm file: clk-farm.json is not in');
-    expect(r.stdout).toContain('fix: pass --farm <file>');
+    expect(r.stdout).toContain('fix: create one with `clk-support farm init`, pass --farm <file or name>');
   });
 
   it.skipIf(spawnSync('ssh-keygen', ['-?']).error !== undefined)('Ctrl-C stops the run with exit 130 and prints no results', async () => {

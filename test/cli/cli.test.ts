@@ -42,7 +42,7 @@ describe('the built CLI', () => {
       const r = await runCli(['farm', 'status'], { cwd: dir });
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain('No farm file: clk-farm.json is not in');
-      expect(r.stderr).toContain('hint: pass --farm <file>');
+      expect(r.stderr).toContain('hint: create one with `clk-support farm init`, pass --farm <file or name>');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

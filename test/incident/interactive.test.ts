@@ -42,13 +42,14 @@ afterAll(() => {
 describe.skipIf(!haveTmux)('incident prefill on a terminal', () => {
   it('asks only for what the farm cannot tell, confirms Very High explicitly, and prints the filled form', async () => {
     // CI must not be set in the pane, or the CLI would rightly refuse to prompt.
-    const cmd = `cd ${JSON.stringify(ROOT)} && env -u CI NO_COLOR=1 ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} --farm ${JSON.stringify(DEMO_FARM)} incident prefill --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z --server APP01; echo "EXIT=$?"; sleep 120`;
+    const cmd = `cd ${JSON.stringify(ROOT)} && env -u CI -u EDITOR -u VISUAL NO_COLOR=1 ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} --farm ${JSON.stringify(DEMO_FARM)} incident prefill --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z --server APP01; echo "EXIT=$?"; sleep 120`;
     tmux('new-session', '-d', '-s', SESSION, '-x', '200', '-y', '50', cmd);
     tmux('set-option', '-t', SESSION, 'history-limit', '5000');
 
     await waitFor(/From the farm: XX-PART-CLK, 7 user\(s\) seen in errors/, 30_000);
     await answer(/Short description/, ['Gantt requests time out', 'Enter']);
     await answer(/Steps to reproduce/, ['Move a task in the Gantt', 'Enter']);
+    await answer(/2>/, ['Enter']); // a long answer: an empty line ends it
     await answer(/Is the production system down\?/, ['Enter']); // first choice: yes
     await answer(/Which business processes/, ['dispatching', 'Enter']);
     // The count from the logs is offered as the default.
