@@ -9,6 +9,7 @@ import { renderTable } from '../ui/table.js';
 import { statusBadge } from '../ui/badge.js';
 import { createLicenseRequest } from '../license/request.js';
 import { applyLicense, type ApplyReport } from '../license/apply.js';
+import { applyPlan, type ApplyPlan } from '../license/plan.js';
 import { rollbackLicense } from '../license/rollback.js';
 import { licenseStatus } from '../license/status.js';
 import { LicenseError } from '../license/errors.js';
@@ -135,6 +136,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
             const spinner = io.spinner('Checking the license response');
             const checked = await applyLicense(farm, path, { ...opts, servers: opts.server, check: true, signal: app.signal, onStep: (s) => spinner.update(s) }).finally(() => spinner.stop());
             let report: ApplyReport = checked;
+            if (!app.globals(cmd).json && checked.outcome !== 'already-applied') renderPlan(io, applyPlan(checked));
             if (!opts.check && checked.outcome !== 'already-applied') {
               const targets = checked.servers.filter((s) => s.action === 'would-install').map((s) => s.server);
               const ok = await io.confirm(`Install license ${checked.license.licenseId} (sequence ${checked.license.sequence}) on ${targets.join(', ')}?`, { flag: '--yes' });
@@ -235,9 +237,32 @@ export function registerLicenseCommands(program: Command, app: App): void {
   );
 }
 
+/** The plan, as terraform shows one: what each server has, what it will have, what is backed up. */
+function renderPlan(io: Io, plan: ApplyPlan): void {
+  io.out(`Plan: ${plan.license}`);
+  io.out(
+    renderTable(plan.rows, [
+      { header: 'SERVER', value: (r) => r.server },
+      { header: 'NOW', value: (r) => r.current },
+      { header: 'VALID UNTIL', value: (r) => r.currentValidUntil?.slice(0, 10) ?? '' },
+      { header: 'CHANGE', value: (r) => r.change },
+      { header: 'AFTER', value: (r) => r.next },
+      { header: 'BACKUP', value: (r) => r.backup },
+    ]),
+  );
+  if (plan.notCovered.length) io.out(`Not covered by this response (need a request of their own): ${plan.notCovered.join(', ')}`);
+  io.out('');
+}
+
 function renderApply(io: Io, r: ApplyReport, json: boolean): void {
   if (json) {
-    io.json(r);
+    io.json({ ...r, plan: applyPlan(r) });
+    return;
+  }
+  if (r.outcome === 'checked') {
+    for (const w of r.warnings) io.warn(w);
+    const l = r.license;
+    io.success(`All checks passed for license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${l.daysLeft} days); nothing was changed (--check)`);
     return;
   }
   io.out(
@@ -255,7 +280,6 @@ function renderApply(io: Io, r: ApplyReport, json: boolean): void {
   const l = r.license;
   const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${l.daysLeft} days)`;
   if (r.outcome === 'already-applied') io.success(`Nothing to do: ${what} is already installed on every covered server`);
-  else if (r.outcome === 'checked') io.success(`All checks passed for ${what}; nothing was changed (--check)`);
   else if (r.outcome === 'partial') io.warn(`Installed ${what} on the reachable covered servers only (apply ${r.applyId})`);
   else io.success(`Installed ${what} on ${r.servers.filter((s) => s.action === 'installed').map((s) => s.server).join(', ')} (apply ${r.applyId})`);
 }

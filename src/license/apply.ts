@@ -51,7 +51,7 @@ export interface ApplyServerRow {
   covered: boolean;
   fingerprintMatch?: boolean;
   admin?: boolean;
-  previous?: { licenseId?: string; sequence?: number; sha256?: string; genuine: boolean };
+  previous?: { licenseId?: string; sequence?: number; notAfter?: string; sha256?: string; genuine: boolean };
   action?: ServerAction;
   backupPath?: string;
 }
@@ -76,6 +76,8 @@ export interface ApplyReport {
   };
   previousSequence?: number;
   servers: ApplyServerRow[];
+  /** Farm servers the response does not cover (they need a request of their own). */
+  notCovered: string[];
   warnings: string[];
 }
 
@@ -283,7 +285,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
     for (const x of live) {
       x.installed = await readInstalledLicense(x.transport!, x.licensePath, keys);
       const g = x.installed.grant;
-      x.row.previous = x.installed.present ? { licenseId: g?.licenseId, sequence: g?.sequence, sha256: x.installed.sha256, genuine: Boolean(g) } : undefined;
+      x.row.previous = x.installed.present ? { licenseId: g?.licenseId, sequence: g?.sequence, notAfter: g?.notAfter, sha256: x.installed.sha256, genuine: Boolean(g) } : undefined;
     }
     const installedSeqs = live.map((x) => x.installed?.grant?.sequence).filter((n): n is number => n !== undefined);
     const previousSequence = installedSeqs.length ? Math.max(...installedSeqs) : undefined;
@@ -307,6 +309,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
       },
       previousSequence,
       servers: targets.map((x) => x.row),
+      notCovered: farm.servers.filter((x) => !isCovered(x.name)).map((x) => x.name),
       warnings,
     } as const;
     if (pending.length === 0) return { ...base, outcome: 'already-applied' };
