@@ -9,6 +9,11 @@ import { loadTrustedKey } from '../license/crypto.js';
 import { identityProblems, parseServerSpec, renderFarmFile, writeFarmFile, type FarmIdentityDraft, type ServerDraft } from '../farm/init.js';
 import { resolve } from 'node:path';
 
+import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
+import { renderTable } from '../ui/table.js';
+import { formatOffset } from '../format.js';
+import { statusBadge } from '../ui/badge.js';
+
 interface InitOptions {
   out?: string;
   name?: string;
@@ -20,10 +25,6 @@ interface InitOptions {
   force: boolean;
   probe: boolean;
 }
-import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
-import { renderTable } from '../ui/table.js';
-import { formatOffset } from '../format.js';
-import { statusBadge } from '../ui/badge.js';
 
 export function registerFarmCommands(program: Command, app: App): void {
   const farm = examples(program.command('farm').description('the farm file and the servers in it'), ['clk-support farm init', 'clk-support farm status', 'clk-support --farm prod farm validate']);
@@ -58,7 +59,7 @@ export function registerFarmCommands(program: Command, app: App): void {
           return;
         }
         if (problems.length)
-          throw new ConfigError(`${f.file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} with what it names on this machine:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
+          throw new ConfigError(`${f.file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with what it names on this machine:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
             code: 'FARM_FILES',
             hint: 'fix the paths in the farm file (relative paths are read from the farm file\'s folder)',
           });
