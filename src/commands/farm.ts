@@ -8,7 +8,6 @@ import { checkSshFiles } from '../farm/local-files.js';
 import { loadTrustedKey } from '../license/crypto.js';
 import { identityProblems, parseServerSpec, renderFarmFile, writeFarmFile, type FarmIdentityDraft, type ServerDraft } from '../farm/init.js';
 import { resolve } from 'node:path';
-
 import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
 import { renderTable } from '../ui/table.js';
 import { formatOffset } from '../format.js';
