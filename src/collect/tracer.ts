@@ -22,6 +22,8 @@ export async function globAll(ctx: CollectContext, patterns: readonly string[], 
     const files = await glob(ctx.transport, pattern, {
       signal,
       onSkip: (path, reason) => outcome?.failed.push({ path, reason: `folder not listed: ${reason}` }),
+      // A link out of the server's root, a FIFO or a device: left out on purpose, never read.
+      onIgnored: (path, reason) => outcome?.skipped.push({ path, reason }),
     });
     for (const f of files) if (!seen.has(f.path.toLowerCase())) seen.set(f.path.toLowerCase(), f);
   }

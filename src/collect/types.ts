@@ -7,7 +7,7 @@ import { untilAborted } from '../abort.js';
 import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import type { ServerIdentity } from '../farm/identity.js';
-import type { Transport } from '../farm/transports/transport.js';
+import { TransportError, type Transport } from '../farm/transports/transport.js';
 import { splitServerPath } from '../farm/paths.js';
 import type { TimeWindow } from '../logs/window.js';
 
@@ -117,6 +117,11 @@ export function recordFileFailure(err: unknown, signal: AbortSignal, outcome: Co
     return;
   }
   if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
+  // Containment refusals are a decision, not a failure: a link out of the root, a FIFO or a device.
+  if (err instanceof TransportError && (err.reason === 'outside-root' || err.reason === 'not-a-file')) {
+    outcome.skipped.push({ path: sourcePath, reason: `${err.reason}: ${errorReason(err)}` });
+    return;
+  }
   outcome.failed.push({ path: sourcePath, reason: errorReason(err) });
 }
 
