@@ -1,6 +1,7 @@
 // What a bundle says about itself: manifest.json (every entry with its sha256) and collector.log
 // (one line per collector run). Shared by the writer, verify/inspect and the collectors.
 import { createRequire } from 'node:module';
+import { escapeControl } from '../format.js';
 
 const require = createRequire(import.meta.url);
 export const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -85,7 +86,8 @@ export function renderCollectorLog(entries: readonly CollectorLogEntry[]): strin
   const lines = ['# clk-support collector log: server, collector, status, duration, files, bytes, reason'];
   for (const e of entries) {
     lines.push(
-      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? '']
+      // A field can hold a server's file name: a newline, tab or ESC in it never forges a line or a column.
+      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? ''].map(escapeControl)
         .join('\t')
         .trimEnd(),
     );

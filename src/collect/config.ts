@@ -34,19 +34,22 @@ async function collectConfigFile(ctx: CollectContext, sink: EntrySink, signal: A
   }
 }
 
+/** The config files the globs match; links out of the root and FIFOs are recorded in outcome as skipped. */
+async function planConfig(ctx: CollectContext, signal: AbortSignal, outcome?: CollectorOutcome): Promise<PlannedFile[]> {
+  const files = await globAll(ctx, ctx.server.configGlobs, signal, outcome);
+  return files.map((f): PlannedFile => {
+    const bundlePath = bundlePathFor(ctx, 'config', f.path);
+    if (f.size > ctx.maxFileBytes)
+      return { sourcePath: f.path, bundlePath, estimatedBytes: 0, skip: `${f.size} bytes, more than --max-file-size (${ctx.maxFileBytes}): a cut configuration file would mislead` };
+    return { sourcePath: f.path, bundlePath, estimatedBytes: f.size };
+  });
+}
+
 export const configCollector: Collector = {
   id: 'config',
   description: 'ClickSoftware configuration files (configGlobs), redacted; binaries and files over --max-file-size left out',
 
-  async plan(ctx, signal) {
-    const files = await globAll(ctx, ctx.server.configGlobs, signal);
-    return files.map((f): PlannedFile => {
-      const bundlePath = bundlePathFor(ctx, 'config', f.path);
-      if (f.size > ctx.maxFileBytes)
-        return { sourcePath: f.path, bundlePath, estimatedBytes: 0, skip: `${f.size} bytes, more than --max-file-size (${ctx.maxFileBytes}): a cut configuration file would mislead` };
-      return { sourcePath: f.path, bundlePath, estimatedBytes: f.size };
-    });
-  },
+  plan: (ctx, signal) => planConfig(ctx, signal),
 
   async collect(ctx, sink, signal) {
     const outcome = emptyOutcome();
@@ -54,7 +57,7 @@ export const configCollector: Collector = {
       outcome.nothing = 'no configGlobs configured for this server';
       return outcome;
     }
-    const planned = await this.plan(ctx, signal);
+    const planned = await planConfig(ctx, signal, outcome);
     if (planned.length === 0) outcome.nothing = `no file matches ${ctx.server.configGlobs.join(', ')}`;
     for (const p of planned) {
       signal.throwIfAborted();

@@ -79,11 +79,16 @@ export interface Collector {
   collect(ctx: CollectContext, sink: EntrySink, signal: AbortSignal): Promise<CollectorOutcome>;
 }
 
-const UNSAFE = /[<>:"|?*\x00-\x1f]/g;
+const UNSAFE = /[<>:"|?*]/g;
+// Control characters (a newline, ESC, C1) become %XX: distinct names stay distinct in the bundle.
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** A zip path segment that unpacks anywhere (Windows forbids <>:"|?*). */
+/** A zip path segment that unpacks anywhere (Windows forbids <>:"|?* and control characters). */
 export function safeSegment(s: string): string {
-  const t = s.replace(UNSAFE, '_').replace(/[. ]+$/, '_');
+  const t = s
+    .replace(CONTROL, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(UNSAFE, '_')
+    .replace(/[. ]+$/, '_');
   return t === '' || t === '.' || t === '..' ? '_' : t;
 }
 

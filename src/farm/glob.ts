@@ -76,18 +76,22 @@ export async function glob(t: Transport, pattern: string, opts: GlobOptions = {}
     walked.add(key);
     return key;
   };
-  /** A link as what it leads to (inside the root), or undefined when left out. */
-  const follow = async (e: RemoteEntry): Promise<RemoteEntry | undefined> => {
-    if (e.type !== 'symlink') return e;
-    try {
-      return await t.stat(e.path);
-    } catch (err) {
-      const why = ignoredReason(err);
-      if (why) opts.onIgnored?.(e.path, why);
-      else if (!(err instanceof TransportError && (err.reason === 'not-found' || err.reason === 'io'))) throw err;
-      // a dangling link, or a loop of links: nothing to take
-      return undefined;
+  /** A link as what it leads to (inside the root), or undefined when left out (reported once). */
+  const links = new Map<string, Promise<RemoteEntry | undefined>>();
+  const follow = (e: RemoteEntry): Promise<RemoteEntry | undefined> => {
+    if (e.type !== 'symlink') return Promise.resolve(e);
+    let known = links.get(e.path);
+    if (!known) {
+      known = t.stat(e.path).catch((err: unknown) => {
+        const why = ignoredReason(err);
+        if (why) opts.onIgnored?.(e.path, why);
+        else if (!(err instanceof TransportError && (err.reason === 'not-found' || err.reason === 'io'))) throw err;
+        // a dangling link, or a loop of links: nothing to take
+        return undefined;
+      });
+      links.set(e.path, known);
     }
+    return known;
   };
   const walk = async (dir: string, parts: string[], depth: number): Promise<void> => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
