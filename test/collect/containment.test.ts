@@ -161,3 +161,94 @@ describe('collect over a share: links out of the root are skipped (outside-root)
     for (const r of skippedRows(manifest)) expect(`${r.path} ${r.reason}`).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
   });
 });
+
+const ssh = await tryStartSshd();
+
+describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder (transport.root)${ssh.skipReason ? ` (${ssh.skipReason})` : ''}`, () => {
+  let dir: string;
+  let tree: string;
+  let outside: string;
+  let farmPath: string;
+  let files: Map<string, Buffer>;
+  let manifest: Manifest;
+  let raw: Buffer;
+  let result: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    const srv = ssh.server!;
+    dir = await mkdtemp(join(tmpdir(), 'clk-contain-ssh-'));
+    outside = await makeOutside(dir);
+    tree = join(dir, 'lnx01');
+    await mkdir(join(tree, 'opt/clk/license'), { recursive: true });
+    await mkdir(join(tree, 'logs/Tracer'), { recursive: true });
+    await mkdir(join(tree, 'data/Kept'), { recursive: true });
+    await writeFile(join(tree, 'opt/clk/version.txt'), 'Product=ClickSoftware\nVersion=8.1.15.2207\n');
+    await writeFile(join(tree, 'logs/Tracer/W6Server.log'), tracer('PLAIN-LOG'));
+    await writeFile(join(tree, 'data/kept.log'), tracer(INSIDE));
+    await writeFile(join(tree, 'data/Kept/W6Kept.log'), tracer(INSIDE));
+    // Literal prefix of a glob: the Config folder is a link out of the confinement folder.
+    await symlink(outside, join(tree, 'opt/clk/Config'));
+    // At the top of the server's root: var is a link out.
+    await symlink(outside, join(tree, 'var'));
+    // Under **: file and folder links out, relative and absolute; links inside; a loop; a FIFO.
+    await symlink(join(outside, 'leak.log'), join(tree, 'logs/Tracer/leak.log'));
+    await symlink('../../../outside/Logs', join(tree, 'logs/Elsewhere'));
+    await symlink('../../data/kept.log', join(tree, 'logs/Tracer/kept.log'));
+    await symlink(join(tree, 'data/Kept'), join(tree, 'logs/KeptDir'));
+    await symlink('..', join(tree, 'logs/Tracer/loop'));
+    fifo(join(tree, 'logs/Tracer/W6Server_fifo.log'));
+    const entry = {
+      name: 'LNX01',
+      role: 'application',
+      platform: 'linux',
+      transport: { type: 'ssh', host: srv.host, port: srv.port, user: srv.user, identityFile: srv.identityFile, knownHosts: srv.knownHosts, root: tree },
+      installRoot: `${tree}/opt/clk`,
+      version: { file: `${tree}/opt/clk/version.txt`, pattern: 'Version=(?<version>\\d+\\.\\d+\\.\\d+\\.(?<build>\\d+))' },
+      logs: { tracerGlobs: [`${tree}/logs/**/*.log`, `${tree}/var/log/*.log`], eventLogChannels: [] },
+      configGlobs: [`${tree}/opt/clk/Config/*`],
+    };
+    const farm = {
+      formatVersion: 1,
+      farm: { name: 'Containment over SSH', customerNumber: '1234567', installationNumber: '0020123456', systemId: 'FST', environment: 'test' },
+      settings: { connectTimeoutMs: 3000, timeoutMs: 15000 },
+      servers: [entry],
+    };
+    farmPath = join(dir, 'clk-farm.json');
+    await writeFile(farmPath, JSON.stringify(farm, null, 2));
+    const out = join(dir, 'out');
+    await mkdir(out);
+    result = await runCli(['--farm', farmPath, 'collect', ...DEMO_WINDOW, '--out', out, '--no-incident'], { timeoutMs: 90_000 });
+    ({ files, manifest, raw } = await openBundle(result.stdout.trim()));
+  }, 120_000);
+  afterAll(async () => {
+    await ssh.server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('collects without a byte of the outside, and says outside-root for every link out', () => {
+    expect([0, 3], result.stderr).toContain(result.exitCode);
+    expect(leaks(files, raw, OUTSIDE)).toEqual([]);
+    const rows = skippedRows(manifest).filter((r) => r.reason.startsWith('outside-root')).map((r) => r.path);
+    for (const p of [`${tree}/opt/clk/Config`, `${tree}/var/log`, `${tree}/logs/Tracer/leak.log`, `${tree}/logs/Elsewhere`]) expect(rows, p).toContain(p);
+    expect(files.get('collector.log')!.toString('utf8')).toMatch(/^LNX01\tconfig\tskipped\t.*outside-root/m);
+  });
+
+  it('follows the links that stay inside, walks the loop once, skips the FIFO', () => {
+    expect(leaks(files, raw, INSIDE).length).toBe(2);
+    expect(leaks(files, raw, 'PLAIN-LOG').length).toBe(1);
+    expect(skippedRows(manifest).find((r) => r.path.endsWith('W6Server_fifo.log'))?.reason).toMatch(/^not-a-file/);
+  });
+
+  it('a path in the farm file outside the confinement folder is refused too', async () => {
+    const farm = JSON.parse(await readFile(farmPath, 'utf8'));
+    farm.servers[0].configGlobs = [`${outside}/*.config`];
+    const other = join(dir, 'outside-path.json');
+    await writeFile(other, JSON.stringify(farm));
+    const out = join(dir, 'out2');
+    await mkdir(out);
+    const r = await runCli(['--farm', other, 'collect', ...DEMO_WINDOW, '--out', out, '--no-incident', '--only', 'config'], { timeoutMs: 60_000 });
+    const b = await openBundle(r.stdout.trim());
+    expect(leaks(b.files, b.raw, OUTSIDE)).toEqual([]);
+    expect(skippedRows(b.manifest).some((x) => x.reason.startsWith('outside-root'))).toBe(true);
+  });
+});

@@ -4,12 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyJson, licenseFarm, type LicenseFarm } from './helpers.js';
+import { REPO, runCli } from '../support/cli.js';
+import { tryStartSshd } from '../support/sshd.js';
+import { applyJson, licenseFarm, SIGNER, type LicenseFarm } from './helpers.js';
 
 /** Every node under dir: type, and the bytes' hash or the link's target. */
-async function tree(dir: string): Promise<Record<string, string>> {
+async function tree_(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const walk = async (d: string, rel: string): Promise<void> => {
     for (const name of (await readdir(d)).sort()) {
@@ -50,13 +53,13 @@ describe('license apply and rollback stay inside each server root', () => {
   afterAll(() => f.cleanup());
 
   async function refusedEverywhereUnchanged(args: string[], code: string): Promise<void> {
-    const before = { servers: await tree(servers), outside: await tree(outside) };
+    const before = { servers: await tree_(servers), outside: await tree_(outside) };
     const r = args[0] === 'apply' ? await applyJson(f, response) : await f.cli(['--json', 'license', ...args]);
     const json = 'json' in r ? r.json : JSON.parse(r.stdout || '{}');
     expect((json as { error?: { code?: string } }).error?.code, r.stderr).toBe(code);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/hint: /);
-    expect({ servers: await tree(servers), outside: await tree(outside) }).toEqual(before);
+    expect({ servers: await tree_(servers), outside: await tree_(outside) }).toEqual(before);
   }
 
   it('a License.xml that is a link to a file outside the share: LICENSE_OUTSIDE_ROOT, nothing written (apply and rollback)', async () => {
@@ -120,10 +123,94 @@ describe('license apply and rollback stay inside each server root', () => {
     expect((await lstat(app())).isSymbolicLink()).toBe(true);
     expect((await readFile(join(real, 'License.xml'))).equals(await readFile(response))).toBe(true);
     expect((await readdir(real)).some((n) => n.startsWith('License.xml.bak-'))).toBe(true);
-    expect(await tree(outside)).toEqual({ 'License.xml': expect.stringMatching(/^file 600 /) });
+    expect(await tree_(outside)).toEqual({ 'License.xml': expect.stringMatching(/^file 600 /) });
     // And rollback through the same in-root link puts the previous license back.
     const back = await f.cli(['--json', 'license', 'rollback', '--yes']);
     expect(back.exitCode, back.stderr).toBe(0);
     expect((await readFile(join(real, 'License.xml'))).equals(await readFile(response))).toBe(false);
+  });
+});
+
+const sshd = await tryStartSshd();
+
+describe.skipIf(!sshd.server)(`license apply and rollback over ssh confined to a folder${sshd.skipReason ? ` (${sshd.skipReason})` : ''}`, () => {
+  let dir: string;
+  let farm: string;
+  let tree: string;
+  let outside: string;
+  const cli = (args: string[]) => runCli(['--farm', farm, ...args], { cwd: dir });
+
+  beforeAll(async () => {
+    const s = sshd.server!;
+    dir = await mkdtemp(join(tmpdir(), 'clk-license-contain-ssh-'));
+    tree = join(dir, 'LNXAPP1');
+    outside = join(dir, 'outside');
+    await mkdir(join(tree, 'opt/clk/license'), { recursive: true });
+    await mkdir(outside);
+    await writeFile(join(outside, 'License.xml'), 'OUTSIDE-LICENSE-BYTES\n');
+    await writeFile(join(tree, 'opt/clk/version.txt'), 'Product=ClickSoftware\nVersion=8.1.15.2207\n');
+    const server = {
+      name: 'LNXAPP1',
+      role: 'application',
+      platform: 'linux',
+      transport: { type: 'ssh', host: s.host, port: s.port, user: s.user, identityFile: s.identityFile, knownHosts: s.knownHosts, root: tree },
+      installRoot: `${tree}/opt/clk`,
+      license: { path: `${tree}/opt/clk/license/License.xml` },
+    };
+    farm = join(dir, 'clk-farm.json');
+    await writeFile(
+      farm,
+      JSON.stringify({
+        formatVersion: 1,
+        farm: { name: 'Containment over SSH', customerNumber: '1234567', installationNumber: '0020123456', systemId: 'FST', environment: 'test' },
+        settings: { connectTimeoutMs: 3000, timeoutMs: 15000 },
+        license: { trustedKeys: [{ id: 'clk-support-test-2026', publicKeyFile: join(REPO, 'fixtures/keys/test-ed25519.pub.pem') }], stateDir: join(dir, 'state') },
+        servers: [server],
+      }),
+    );
+    const req = await cli(['license', 'request', '--out', join(dir, 'License.request')]);
+    expect(req.exitCode, req.stderr).toBe(0);
+    execFileSync(process.execPath, [SIGNER, '--request', join(dir, 'License.request'), '--out', join(dir, 'license.response')]);
+  }, 60_000);
+  afterAll(async () => {
+    await sshd.server?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function refused(args: string[], code: string): Promise<void> {
+    const before = { tree: await tree_(tree), outside: await tree_(outside) };
+    const r = await cli(['--json', 'license', ...args]);
+    expect(JSON.parse(r.stdout || '{}').error?.code, r.stderr).toBe(code);
+    expect(r.exitCode).toBe(1);
+    expect({ tree: await tree_(tree), outside: await tree_(outside) }).toEqual(before);
+  }
+
+  it('a License folder linked out of the root (SFTP lstat): LICENSE_OUTSIDE_ROOT for apply and rollback, nothing written', async () => {
+    const lic = join(tree, 'opt/clk/license');
+    await rm(lic, { recursive: true });
+    await symlink(outside, lic);
+    try {
+      await refused(['apply', join(dir, 'license.response'), '--yes'], 'LICENSE_OUTSIDE_ROOT');
+      await refused(['rollback', '--yes'], 'LICENSE_OUTSIDE_ROOT');
+    } finally {
+      await rm(lic);
+      await mkdir(lic);
+    }
+  });
+
+  it('a License.xml linked out of the root: LICENSE_OUTSIDE_ROOT, nothing written', async () => {
+    const lic = join(tree, 'opt/clk/license/License.xml');
+    await symlink('../../../../outside/License.xml', lic);
+    try {
+      await refused(['apply', join(dir, 'license.response'), '--yes'], 'LICENSE_OUTSIDE_ROOT');
+    } finally {
+      await rm(lic);
+    }
+  });
+
+  it('with nothing in the way it installs, inside the root', async () => {
+    const r = await cli(['--json', 'license', 'apply', join(dir, 'license.response'), '--yes']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect((await readFile(join(tree, 'opt/clk/license/License.xml'))).equals(await readFile(join(dir, 'license.response')))).toBe(true);
   });
 });
