@@ -2,6 +2,7 @@
 // (one line per collector run). Shared by the writer, verify/inspect and the collectors.
 import { createRequire } from 'node:module';
 import { escapeControl } from '../format.js';
+import type { TextEncodingName } from '../logs/encoding.js';
 
 const require = createRequire(import.meta.url);
 export const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -23,6 +24,11 @@ export interface BundleEntryMeta {
   note?: string;
   /** run the text through the redactor (and the anonymizer when configured) on the way in */
   redact?: boolean;
+  /**
+   * The source arrives as UTF-8 (decoded by the collector) but was this encoding on the server: after
+   * redaction the entry is written back in it, BOM first. Recorded in the manifest.
+   */
+  encoding?: TextEncodingName;
   /** ends this entry early (timeout): the entry is kept truncated, addStream rejects with EntrySourceError */
   signal?: AbortSignal;
   /** refuse before writing when this would exceed the bundle cap */
