@@ -164,7 +164,11 @@ describe('collect over a share: links out of the root are skipped (outside-root)
 
 const ssh = await tryStartSshd();
 
-describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder (transport.root)${ssh.skipReason ? ` (${ssh.skipReason})` : ''}`, () => {
+afterAll(async () => {
+  await ssh.server?.stop();
+});
+
+for (const kind of ['local', 'ssh'] as const) describe.skipIf(kind === 'ssh' && !ssh.server)(`collect over ${kind} confined to a folder (transport.root)${kind === 'ssh' && ssh.skipReason ? ` (${ssh.skipReason})` : ''}`, () => {
   let dir: string;
   let tree: string;
   let outside: string;
@@ -175,8 +179,8 @@ describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder 
   let result: Awaited<ReturnType<typeof runCli>>;
 
   beforeAll(async () => {
-    const srv = ssh.server!;
-    dir = await mkdtemp(join(tmpdir(), 'clk-contain-ssh-'));
+    const srv = ssh.server;
+    dir = await mkdtemp(join(tmpdir(), `clk-contain-${kind}-`));
     outside = await makeOutside(dir);
     tree = join(dir, 'lnx01');
     await mkdir(join(tree, 'opt/clk/license'), { recursive: true });
@@ -201,7 +205,10 @@ describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder 
       name: 'LNX01',
       role: 'application',
       platform: 'linux',
-      transport: { type: 'ssh', host: srv.host, port: srv.port, user: srv.user, identityFile: srv.identityFile, knownHosts: srv.knownHosts, root: tree },
+      transport:
+        kind === 'ssh'
+          ? { type: 'ssh', host: srv!.host, port: srv!.port, user: srv!.user, identityFile: srv!.identityFile, knownHosts: srv!.knownHosts, root: tree }
+          : { type: 'local', root: tree },
       installRoot: `${tree}/opt/clk`,
       version: { file: `${tree}/opt/clk/version.txt`, pattern: 'Version=(?<version>\\d+\\.\\d+\\.\\d+\\.(?<build>\\d+))' },
       logs: { tracerGlobs: [`${tree}/logs/**/*.log`, `${tree}/var/log/*.log`], eventLogChannels: [] },
@@ -209,7 +216,7 @@ describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder 
     };
     const farm = {
       formatVersion: 1,
-      farm: { name: 'Containment over SSH', customerNumber: '1234567', installationNumber: '0020123456', systemId: 'FST', environment: 'test' },
+      farm: { name: `Containment over ${kind}`, customerNumber: '1234567', installationNumber: '0020123456', systemId: 'FST', environment: 'test' },
       settings: { connectTimeoutMs: 3000, timeoutMs: 15000 },
       servers: [entry],
     };
@@ -221,7 +228,6 @@ describe.skipIf(!ssh.server)(`collect and license over ssh confined to a folder 
     ({ files, manifest, raw } = await openBundle(result.stdout.trim()));
   }, 120_000);
   afterAll(async () => {
-    await ssh.server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 

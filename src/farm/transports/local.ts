@@ -146,7 +146,7 @@ abstract class FileSystemTransport implements Transport {
 
   async connect(): Promise<void> {
     // A share that is down fails here, not in the middle of a collection.
-    const root = this.locate(this.platform === 'windows' ? 'C:\\' : '/').rootHost;
+    const root = this.connectRoot();
     await withTimeout(
       stat(root).then(
         () => undefined,
@@ -161,6 +161,11 @@ abstract class FileSystemTransport implements Transport {
       this.server,
       `connect to ${root}`,
     );
+  }
+
+  /** The folder whose presence says the server (or its share) is there. */
+  protected connectRoot(): string {
+    return this.locate(this.platform === 'windows' ? 'C:\\' : '/').rootHost;
   }
 
   resolve(p: string): Promise<ResolvedPath> {
@@ -343,6 +348,9 @@ export class LocalTransport extends FileSystemTransport {
   }
   protected locate(p: string): Located {
     return confinedLocation(this.server, this.platform, p, this.confine);
+  }
+  protected override connectRoot(): string {
+    return this.confine ?? super.connectRoot();
   }
   async exec(command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     try {
