@@ -112,3 +112,31 @@ export function targetParser(
     return undefined;
   };
 }
+
+/**
+ * Folders seen as real folders (not links) in the last second: a collection asks about the same
+ * parents for every file, and each lstat is a round trip over SFTP or a thread-pool job locally.
+ * Only plain folders are remembered, never links or files, and only briefly.
+ */
+export class FolderCache {
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly ttlMs = 1000,
+    private readonly max = 10_000,
+  ) {}
+
+  /** lstat through the cache: a folder seen within ttlMs is not asked again. */
+  wrap(key: (segments: readonly string[]) => string, lstat: RootedFs['lstat']): RootedFs['lstat'] {
+    return async (segments) => {
+      const k = key(segments);
+      const until = this.seen.get(k);
+      if (until !== undefined && until > Date.now()) return 'dir';
+      const kind = await lstat(segments);
+      if (kind === 'dir') {
+        if (this.seen.size >= this.max) this.seen.clear();
+        this.seen.set(k, Date.now() + this.ttlMs);
+      } else this.seen.delete(k);
+      return kind;
+    };
+  }
+}

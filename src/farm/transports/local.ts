@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import { joinServerPath, splitServerPath, PathEscapeError } from '../paths.js';
-import { resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
+import { FolderCache, resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
 import {
   TransportError,
   existsByStat,
@@ -42,6 +42,7 @@ const READ_FLAGS = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0) | (fsCon
 abstract class FileSystemTransport implements Transport {
   abstract readonly kind: TransportKind;
   private readonly realRoots = new Map<string, string[]>();
+  private readonly folders = new FolderCache();
   constructor(
     readonly server: string,
     readonly platform: Platform,
@@ -86,7 +87,7 @@ abstract class FileSystemTransport implements Transport {
   private rooted(rootHost: string): RootedFs {
     const at = (segs: readonly string[]) => (segs.length ? join(rootHost, ...segs) : rootHost);
     return {
-      lstat: async (segs) => {
+      lstat: this.folders.wrap(at, async (segs) => {
         try {
           return kindOf(await lstat(at(segs)));
         } catch (err) {
@@ -94,7 +95,7 @@ abstract class FileSystemTransport implements Transport {
           if (code === 'ENOENT' || code === 'ENOTDIR') return 'missing';
           throw err;
         }
-      },
+      }),
       readlink: (segs) => readlink(at(segs)),
       parseTarget: targetParser((t) => isAbsolute(t), splitHost, this.rootSegmentsSync(rootHost), process.platform === 'win32'),
     };

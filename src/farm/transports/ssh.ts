@@ -10,7 +10,7 @@ import type { Client as SshClient, SFTPWrapper, ConnectConfig, Stats as SftpStat
 import { buildCommandLine } from '../../commandline.js';
 import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasename, PathEscapeError } from '../paths.js';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
-import { resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
+import { FolderCache, resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
 import { confinedLocation } from './local.js';
 import {
   TransportError,
@@ -48,6 +48,7 @@ export class SshTransport implements Transport {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  private readonly folders = new FolderCache();
 
   constructor(
     readonly server: string,
@@ -182,13 +183,14 @@ export class SshTransport implements Transport {
     const split = (t: string) => t.replace(/^[\\/](?=[A-Za-z]:)/, '').split(win ? /[\\/]+/ : /\/+/);
     const isAbs = (t: string) => (win ? /^([\\/]|[A-Za-z]:)/.test(t) : t.startsWith('/'));
     return {
-      lstat: (segs) =>
+      lstat: this.folders.wrap(at, (segs) =>
         new Promise<NodeKind>((resolve, reject) =>
           sftp.lstat(at(segs), (err, st) => {
             if (err) return (err as { code?: number }).code === 2 ? resolve('missing') : reject(err);
             resolve(kindOfSftp(st));
           }),
         ),
+      ),
       readlink: (segs) => new Promise<string>((resolve, reject) => sftp.readlink(at(segs), (err, target) => (err ? reject(err) : resolve(target)))),
       parseTarget: targetParser(isAbs, split, [split(rootServer).filter((x) => x !== '')], win),
     };
