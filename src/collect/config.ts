@@ -1,6 +1,6 @@
 // ClickSoftware configuration files (configGlobs), whole, size-capped and redacted: secrets in
 // connection strings, keys and URLs never reach the bundle. Binary files are left out with a reason.
-import { globAll } from './tracer.js';
+import { globAll, ignoredInPlan } from './tracer.js';
 import { decodeToUtf8, detectBom } from '../logs/encoding.js';
 import { bundlePathFor, emptyOutcome, recordFileFailure, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
 
@@ -52,7 +52,10 @@ export const configCollector: Collector = {
   id: 'config',
   description: 'ClickSoftware configuration files (configGlobs), redacted; binaries and files over --max-file-size left out',
 
-  plan: (ctx, signal) => planConfig(ctx, signal),
+  async plan(ctx, signal) {
+    const seen = emptyOutcome();
+    return [...(await planConfig(ctx, signal, seen)), ...ignoredInPlan(seen)];
+  },
 
   async collect(ctx, sink, signal) {
     const outcome = emptyOutcome();

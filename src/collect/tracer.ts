@@ -31,6 +31,11 @@ export async function globAll(ctx: CollectContext, patterns: readonly string[], 
   return [...seen.values()];
 }
 
+/** Links out of the root and FIFOs the globs met, as plan rows that say why they are left out. */
+export function ignoredInPlan(outcome: CollectorOutcome): PlannedFile[] {
+  return outcome.skipped.map((s) => ({ sourcePath: s.path, bundlePath: '-', estimatedBytes: 0, skip: s.reason }));
+}
+
 export function planTextFile(ctx: CollectContext, collector: string, f: RemoteEntry): PlannedFile {
   const bundlePath = bundlePathFor(ctx, collector, f.path);
   if (f.mtime.getTime() < ctx.window.from.getTime())
@@ -117,8 +122,9 @@ export const tracerCollector: Collector = {
   description: 'ClickSoftware Tracer logs (logs.tracerGlobs): lines inside the window by their own timestamps, tail-capped per file, redacted',
 
   async plan(ctx, signal) {
-    const files = await globAll(ctx, ctx.server.logs.tracerGlobs, signal);
-    return files.map((f) => planTextFile(ctx, 'tracer', f));
+    const seen = emptyOutcome();
+    const files = await globAll(ctx, ctx.server.logs.tracerGlobs, signal, seen);
+    return [...files.map((f) => planTextFile(ctx, 'tracer', f)), ...ignoredInPlan(seen)];
   },
 
   async collect(ctx, sink, signal) {

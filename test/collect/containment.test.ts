@@ -136,6 +136,16 @@ describe('collect over a share: links out of the root are skipped (outside-root)
     expect(new Set(tracerPaths).size).toBe(tracerPaths.length);
   });
 
+  it('--dry-run lists the links out and the FIFO as left out, with their reasons', async () => {
+    const r = await runCli(['--farm', demo.farmFile, '--json', 'collect', ...DEMO_WINDOW, '--dry-run', '--server', 'APP01']);
+    const plan = (JSON.parse(r.stdout).plan as { sourcePath: string; skip?: string }[]).filter((x) => x.skip);
+    const why = (end: string) => plan.find((x) => x.sourcePath.endsWith(end))?.skip ?? '';
+    expect(why('\\Service Optimization\\Config')).toMatch(/^outside-root/);
+    expect(why('\\Tracer\\leak.log')).toMatch(/^outside-root/);
+    expect(why('\\Logs\\Elsewhere')).toMatch(/^outside-root/);
+    expect(why('W6Server_fifo.log')).toMatch(/^not-a-file/);
+  });
+
   it('skips the FIFO as not-a-file', () => {
     const row = skippedRows(manifest).find((r) => r.path.endsWith('W6Server_fifo.log'));
     expect(row?.reason).toMatch(/^not-a-file/);

@@ -97,7 +97,8 @@ abstract class FileSystemTransport implements Transport {
         }
       }),
       readlink: (segs) => readlink(at(segs)),
-      parseTarget: targetParser((t) => isAbsolute(t), splitHost, this.rootSegmentsSync(rootHost), process.platform === 'win32'),
+      // Windows reports junction and link targets in the \\?\ long form: the same place.
+      parseTarget: targetParser((t) => isAbsolute(t), (t) => splitHost(t.replace(/^\\\\\?\\/, '')), this.rootSegmentsSync(rootHost), process.platform === 'win32'),
     };
   }
 
