@@ -92,7 +92,7 @@ describe('collect over a share: links out of the root are skipped (outside-root)
     await symlink(outside, join(int, 'ClickSoftware'));
 
     outDir = await mkdtemp(join(tmpdir(), 'clk-contain-out-'));
-    result = await runCli(['--farm', demo.farmFile, 'collect', ...DEMO_WINDOW, '--out', outDir, '--no-incident'], { timeoutMs: 90_000 });
+    result = await runCli(['--farm', demo.farmFile, 'collect', ...DEMO_WINDOW, '--out', outDir], { timeoutMs: 90_000 });
     ({ files, manifest, raw } = await openBundle(result.stdout.trim()));
     collectorLog = files.get('collector.log')!.toString('utf8');
   }, 120_000);
@@ -105,7 +105,8 @@ describe('collect over a share: links out of the root are skipped (outside-root)
     expect(result.exitCode, result.stderr).toBe(3);
   });
 
-  it('no byte of any outside file is in the bundle', () => {
+  it('no byte of any outside file is in the bundle, incident.txt included (its first-error scan follows the same rule)', () => {
+    expect(files.has('incident.txt')).toBe(true);
     expect(leaks(files, raw, OUTSIDE)).toEqual([]);
   });
 
@@ -129,7 +130,7 @@ describe('collect over a share: links out of the root are skipped (outside-root)
   });
 
   it('still follows links that stay inside the root (file link, folder link under **)', () => {
-    expect(leaks(files, raw, INSIDE).sort()).toEqual(['APP01/tracer/C/ClickSoftware/Logs/KeptDir/W6Kept.log', 'APP01/tracer/C/ClickSoftware/Logs/Tracer/kept.log']);
+    expect(leaks(files, raw, INSIDE).filter((f) => f !== 'incident.txt').sort()).toEqual(['APP01/tracer/C/ClickSoftware/Logs/KeptDir/W6Kept.log', 'APP01/tracer/C/ClickSoftware/Logs/Tracer/kept.log']);
     // The loop (Tracer\loop -> ..) is walked once, not followed round: every file is in the bundle once.
     const tracerPaths = manifest.entries.filter((e) => e.collector === 'tracer' && e.server === 'APP01').map((e) => e.path);
     expect(tracerPaths.filter((p) => p.includes('/loop/'))).toEqual([]);
@@ -165,7 +166,7 @@ describe('collect over a share: links out of the root are skipped (outside-root)
     expect(lines.length - 1).toBe(manifest.collectors.length);
     for (const l of lines.slice(1)) {
       expect(l.split('\t').length, l).toBeLessThanOrEqual(7);
-      expect(l).toMatch(/^(APP01|SCHED01|INT01|WEB01)\t(probe|eventlogs|perfmon|tracer|config|facts)\t(ok|partial|failed|skipped|timed-out)\t\d+ms\t/);
+      expect(l).toMatch(/^(APP01|SCHED01|INT01|WEB01|-)\t(probe|eventlogs|perfmon|tracer|config|facts|incident)\t(ok|partial|failed|skipped|timed-out)\t\d+ms\t/);
       expect(l).not.toMatch(/\x1b/);
     }
     for (const r of skippedRows(manifest)) expect(`${r.path} ${r.reason}`).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
@@ -234,7 +235,7 @@ for (const kind of ['local', 'ssh'] as const) describe.skipIf(kind === 'ssh' && 
     await writeFile(farmPath, JSON.stringify(farm, null, 2));
     const out = join(dir, 'out');
     await mkdir(out);
-    result = await runCli(['--farm', farmPath, 'collect', ...DEMO_WINDOW, '--out', out, '--no-incident'], { timeoutMs: 90_000 });
+    result = await runCli(['--farm', farmPath, 'collect', ...DEMO_WINDOW, '--out', out], { timeoutMs: 90_000 });
     ({ files, manifest, raw } = await openBundle(result.stdout.trim()));
   }, 120_000);
   afterAll(async () => {
@@ -250,8 +251,8 @@ for (const kind of ['local', 'ssh'] as const) describe.skipIf(kind === 'ssh' && 
   });
 
   it('follows the links that stay inside, walks the loop once, skips the FIFO', () => {
-    expect(leaks(files, raw, INSIDE).length).toBe(2);
-    expect(leaks(files, raw, 'PLAIN-LOG').length).toBe(1);
+    expect(leaks(files, raw, INSIDE).filter((f) => f !== 'incident.txt').length).toBe(2);
+    expect(leaks(files, raw, 'PLAIN-LOG').filter((f) => f !== 'incident.txt').length).toBe(1);
     expect(skippedRows(manifest).find((r) => r.path.endsWith('W6Server_fifo.log'))?.reason).toMatch(/^not-a-file/);
   });
 
