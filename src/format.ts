@@ -27,3 +27,19 @@ export function formatOffset(ms: number): string {
   if (abs < 120_000) return `${sign}${(abs / 1000).toFixed(1)} s`;
   return `${sign}${(abs / 60_000).toFixed(1)} min`;
 }
+
+// C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides that can
+// make one line look like two (or reorder it) in a log viewer or a terminal.
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+
+/**
+ * A string from a server (a file name, an error text) made safe for a one-line record: every control
+ * character becomes a visible escape (\n, \r, \t, \e, \xNN, \u{NNNN}), so it cannot forge a line.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (c) => {
+    const code = c.codePointAt(0)!;
+    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`);
+  });
+}

@@ -1,6 +1,8 @@
 // What a bundle says about itself: manifest.json (every entry with its sha256) and collector.log
 // (one line per collector run). Shared by the writer, verify/inspect and the collectors.
 import { createRequire } from 'node:module';
+import { escapeControl } from '../format.js';
+import type { TextEncodingName } from '../logs/encoding.js';
 
 const require = createRequire(import.meta.url);
 export const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -22,6 +24,11 @@ export interface BundleEntryMeta {
   note?: string;
   /** run the text through the redactor (and the anonymizer when configured) on the way in */
   redact?: boolean;
+  /**
+   * The source arrives as UTF-8 (decoded by the collector) but was this encoding on the server: after
+   * redaction the entry is written back in it, BOM first. Recorded in the manifest.
+   */
+  encoding?: TextEncodingName;
   /** ends this entry early (timeout): the entry is kept truncated, addStream rejects with EntrySourceError */
   signal?: AbortSignal;
   /** refuse before writing when this would exceed the bundle cap */
@@ -85,7 +92,8 @@ export function renderCollectorLog(entries: readonly CollectorLogEntry[]): strin
   const lines = ['# clk-support collector log: server, collector, status, duration, files, bytes, reason'];
   for (const e of entries) {
     lines.push(
-      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? '']
+      // A field can hold a server's file name: a newline, tab or ESC in it never forges a line or a column.
+      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? ''].map(escapeControl)
         .join('\t')
         .trimEnd(),
     );

@@ -34,6 +34,7 @@ import { availableParallelism } from 'node:os';
 import { ZipWriter } from './zip.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
 import { createRedactor } from './redact.js';
+import { encodeFromUtf8 } from '../logs/encoding.js';
 import type { Anonymizer } from './anonymize.js';
 import { COLLECTOR_LOG_PATH, MANIFEST_PATH, MANIFEST_SCHEMA, REDACTION_REPORT_PATH, RESERVED_PATHS, TOOL_VERSION, renderCollectorLog, type BundleEntryMeta, type BundleManifest, type CollectorLogEntry, type FinalizeInfo, type FinalizeResult, type ManifestEntry } from './manifest.js';
 import { BundleFullError, DiskSpaceError, EntrySourceError } from './errors.js';
@@ -324,6 +325,8 @@ export class BundleWriter {
       redactor = createRedactor({ anonymizer: this.opts.anonymizer });
       staged = redactChunks(guarded, redactor.chunker()); // no stream machinery: it cost latency per chunk
     }
+    // Redacted as UTF-8, stored in the encoding the file had on the server.
+    if (meta.encoding) staged = encodeFromUtf8(staged as AsyncIterable<Buffer>, meta.encoding);
     const it = (staged as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     // Settles as soon as the bundle fails or is aborted, so that a source that never answers
     // (not even its first chunk) cannot hold the caller.

@@ -12,6 +12,7 @@ import { selectServers } from '../farm/load.js';
 import { probeFarm, type ServerProbe } from '../farm/probe.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
+import { escapeControl } from '../format.js';
 import { COLLECTORS, selectCollectors, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type LocalRunner, abortable, type PlannedFile } from './collectors.js';
 import { channelFileName } from './eventlogs.js';
 import { joinServerPath } from '../farm/paths.js';
@@ -195,7 +196,8 @@ function summarize(outcome: CollectorOutcome): string | undefined {
   if (outcome.failed.length) parts.push(`${outcome.failed.length} failed: ${outcome.failed.slice(0, 3).map((f) => `${f.path}: ${f.reason}`).join('; ')}${outcome.failed.length > 3 ? '; ...' : ''}`);
   if (outcome.skipped.length) parts.push(`${outcome.skipped.length} skipped: ${outcome.skipped.slice(0, 3).map((f) => `${basename(f.path.replace(/\\/g, '/'))}: ${f.reason}`).join('; ')}${outcome.skipped.length > 3 ? '; ...' : ''}`);
   if (outcome.notes.length) parts.push(outcome.notes.slice(0, 3).join('; '));
-  return parts.length ? parts.join(' | ') : undefined;
+  // File names and error texts come from the server: one record stays one line.
+  return parts.length ? escapeControl(parts.join(' | ')) : undefined;
 }
 
 export function statusOf(outcome: CollectorOutcome): CollectorLogEntry['status'] {
@@ -372,7 +374,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       let bundleFull = false;
       // Every entry's source is cut by its collector's signal here (timeouts end the entry, the writer
       // keeps it truncated); with --anonymize, names in bundle and source paths are replaced too.
-      const entryMeta = <M extends { sourcePath?: string; signal?: AbortSignal }>(meta: M): M => ({ ...meta, sourcePath: hide(meta.sourcePath), signal: undefined });
+      const entryMeta = <M extends { sourcePath?: string; signal?: AbortSignal }>(meta: M): M => ({ ...meta, sourcePath: hide(meta.sourcePath && escapeControl(meta.sourcePath)), signal: undefined });
       // Counts what a collector added, so one that times out still reports the files it left in the bundle.
       const sinkFor = (added: { files: number; bytes: number }): EntrySink => {
         const count = <T extends { size: number }>(p: Promise<T>): Promise<T> =>
@@ -441,8 +443,8 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
                 const signal = collectorDeadline.signal;
                 try {
                   const outcome = await untilAborted(c.collect({ ...ctx, transport: retireWith(ctx.transport, signal) }, sinkFor(added), signal), signal);
-                  for (const f of outcome.skipped) fileRows.push({ server: probe.server.name, collector: c.id, path: f.path, reason: f.reason, kind: 'skipped' });
-                  for (const f of outcome.failed) fileRows.push({ server: probe.server.name, collector: c.id, path: f.path, reason: f.reason, kind: 'failed' });
+                  for (const f of outcome.skipped) fileRows.push({ server: probe.server.name, collector: c.id, path: escapeControl(f.path), reason: escapeControl(f.reason), kind: 'skipped' });
+                  for (const f of outcome.failed) fileRows.push({ server: probe.server.name, collector: c.id, path: escapeControl(f.path), reason: escapeControl(f.reason), kind: 'failed' });
                   record({ ...base, status: statusOf(outcome), reason: summarize(outcome), durationMs: Date.now() - t0, files: outcome.files, bytes: outcome.bytes });
                 } catch (err) {
                   if (opts.signal.aborted) throw new InterruptedError('Interrupted by Ctrl-C');
@@ -458,7 +460,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
                   }
                   // A fatal writer error (disk full) ends the bundle.
                   if ((err as { code?: string }).code === 'DISK_SPACE') throw err;
-                  record({ ...base, status: added.files ? 'partial' : 'failed', reason: errorMessage(err), durationMs: Date.now() - t0, files: added.files, bytes: added.bytes });
+                  record({ ...base, status: added.files ? 'partial' : 'failed', reason: escapeControl(errorMessage(err)), durationMs: Date.now() - t0, files: added.files, bytes: added.bytes });
                 } finally {
                   collectorDeadline.clear();
                 }

@@ -2,6 +2,7 @@
 // timestamps inside their lines, tail-capped per file, redacted on the way into the bundle.
 import { glob } from '../farm/glob.js';
 import { readLines } from '../logs/lines.js';
+import { decodeSample, decodeToUtf8, detectBom, type TextEncodingName } from '../logs/encoding.js';
 import { parseUtcOffset, TimestampDetector } from '../logs/timestamps.js';
 import { cutToWindow, cutToWindowTwoPass, newTracerStats, sniffDayFirst, type TracerStats } from '../logs/tracer.js';
 import type { Readable } from 'node:stream';
@@ -22,10 +23,17 @@ export async function globAll(ctx: CollectContext, patterns: readonly string[], 
     const files = await glob(ctx.transport, pattern, {
       signal,
       onSkip: (path, reason) => outcome?.failed.push({ path, reason: `folder not listed: ${reason}` }),
+      // A link out of the server's root, a FIFO or a device: left out on purpose, never read.
+      onIgnored: (path, reason) => outcome?.skipped.push({ path, reason }),
     });
     for (const f of files) if (!seen.has(f.path.toLowerCase())) seen.set(f.path.toLowerCase(), f);
   }
   return [...seen.values()];
+}
+
+/** Links out of the root and FIFOs the globs met, as plan rows that say why they are left out. */
+export function ignoredInPlan(outcome: CollectorOutcome): PlannedFile[] {
+  return outcome.skipped.map((s) => ({ sourcePath: s.path, bundlePath: '-', estimatedBytes: 0, skip: s.reason }));
 }
 
 export function planTextFile(ctx: CollectContext, collector: string, f: RemoteEntry): PlannedFile {
@@ -40,15 +48,20 @@ export function skipReason(stats: TracerStats, window: TimeWindow): string {
   return `no line inside the window ${window.from.toISOString()} .. ${window.to.toISOString()} (${stats.timestamped} timestamped lines read)`;
 }
 
-/** A detector for one file: the server's Tracer offset, and the day/month order sniffed from its start. */
-export async function detectorFor(ctx: CollectContext, path: string, size: number): Promise<TimestampDetector> {
+/**
+ * The head of a text log: its encoding (a UTF-16 BOM) and a timestamp detector for it (the server's
+ * Tracer offset, and the day/month order sniffed from its start).
+ */
+async function sniffTextFile(ctx: CollectContext, path: string, size: number): Promise<{ detector: TimestampDetector; encoding?: TextEncodingName }> {
   const sample = size === 0 ? Buffer.alloc(0) : await ctx.transport.readAt(path, 0, Math.min(size, SAMPLE_BYTES));
-  const lines = sample.toString('utf8').split(/\r?\n/).slice(0, 500);
-  return new TimestampDetector({
+  const encoding = detectBom(sample);
+  const lines = decodeSample(sample, encoding).split(/\r?\n/).slice(0, 500);
+  const detector = new TimestampDetector({
     utcOffsetMinutes: parseUtcOffset(ctx.server.logs.tracerUtcOffset),
     dayFirst: sniffDayFirst(lines),
     referenceYear: ctx.window.to.getUTCFullYear(),
   });
+  return { detector, encoding };
 }
 
 /** One text log, cut to the window and capped, into the bundle; records a skip or failure otherwise. */
@@ -59,13 +72,14 @@ export async function collectTextLog(ctx: CollectContext, sink: EntrySink, signa
       outcome.skipped.push({ path: p.sourcePath, reason: 'empty file' });
       return;
     }
-    const detector = await detectorFor(ctx, p.sourcePath, st.size);
+    const { detector, encoding } = await sniffTextFile(ctx, p.sourcePath, st.size);
     const streams: Readable[] = [];
     // Bounded to the size seen now: a log that grows while read is taken as it was at the start.
+    // A UTF-16 log is read as UTF-8 (the one line pipeline) and written back as UTF-16 by the writer.
     const openLines = async () => {
       const s = await ctx.transport.createReadStream(p.sourcePath, { end: st.size - 1 });
       streams.push(s);
-      return readLines(s, { maxLineBytes: MAX_LINE_BYTES });
+      return readLines(encoding ? decodeToUtf8(s, encoding) : s, { maxLineBytes: MAX_LINE_BYTES });
     };
     const stats = newTracerStats();
     const base = { window: ctx.window, detector, stats, stopAfterMs: STOP_AFTER_MS };
@@ -85,6 +99,7 @@ export async function collectTextLog(ctx: CollectContext, sink: EntrySink, signa
         truncated: stats.bytesOmitted > 0 || undefined,
         note: stats.bytesOmitted > 0 ? `per-file cap: ${stats.bytesOmitted} earlier bytes of the window omitted (marker on the first line)` : undefined,
         mtime: st.mtime,
+        encoding,
         signal,
       }));
     } finally {
@@ -107,8 +122,9 @@ export const tracerCollector: Collector = {
   description: 'ClickSoftware Tracer logs (logs.tracerGlobs): lines inside the window by their own timestamps, tail-capped per file, redacted',
 
   async plan(ctx, signal) {
-    const files = await globAll(ctx, ctx.server.logs.tracerGlobs, signal);
-    return files.map((f) => planTextFile(ctx, 'tracer', f));
+    const seen = emptyOutcome();
+    const files = await globAll(ctx, ctx.server.logs.tracerGlobs, signal, seen);
+    return [...files.map((f) => planTextFile(ctx, 'tracer', f)), ...ignoredInPlan(seen)];
   },
 
   async collect(ctx, sink, signal) {

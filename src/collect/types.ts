@@ -7,7 +7,7 @@ import { untilAborted } from '../abort.js';
 import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import type { ServerIdentity } from '../farm/identity.js';
-import type { Transport } from '../farm/transports/transport.js';
+import { TransportError, type Transport } from '../farm/transports/transport.js';
 import { splitServerPath } from '../farm/paths.js';
 import type { TimeWindow } from '../logs/window.js';
 
@@ -79,11 +79,16 @@ export interface Collector {
   collect(ctx: CollectContext, sink: EntrySink, signal: AbortSignal): Promise<CollectorOutcome>;
 }
 
-const UNSAFE = /[<>:"|?*\x00-\x1f]/g;
+const UNSAFE = /[<>:"|?*]/g;
+// Control characters (a newline, ESC, C1) become %XX: distinct names stay distinct in the bundle.
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-/** A zip path segment that unpacks anywhere (Windows forbids <>:"|?*). */
+/** A zip path segment that unpacks anywhere (Windows forbids <>:"|?* and control characters). */
 export function safeSegment(s: string): string {
-  const t = s.replace(UNSAFE, '_').replace(/[. ]+$/, '_');
+  const t = s
+    .replace(CONTROL, (c) => `%${c.codePointAt(0)!.toString(16).toUpperCase().padStart(2, '0')}`)
+    .replace(UNSAFE, '_')
+    .replace(/[. ]+$/, '_');
   return t === '' || t === '.' || t === '..' ? '_' : t;
 }
 
@@ -117,6 +122,11 @@ export function recordFileFailure(err: unknown, signal: AbortSignal, outcome: Co
     return;
   }
   if (isFatal(err) || signal.aborted) throw signal.aborted && !isFatal(err) ? signal.reason : err;
+  // Containment refusals are a decision, not a failure: a link out of the root, a FIFO or a device.
+  if (err instanceof TransportError && (err.reason === 'outside-root' || err.reason === 'not-a-file')) {
+    outcome.skipped.push({ path: sourcePath, reason: `${err.reason}: ${errorReason(err)}` });
+    return;
+  }
   outcome.failed.push({ path: sourcePath, reason: errorReason(err) });
 }
 

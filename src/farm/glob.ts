@@ -1,5 +1,7 @@
-// Globs over a transport (Tracer logs, config files). Walks only the folders a pattern can reach,
-// never follows symbolic links (a link loop cannot trap the walk), and bounds depth and count.
+// Globs over a transport (Tracer logs, config files). Walks only the folders a pattern can reach and
+// bounds depth and count. A symbolic link is followed only when the transport resolves it inside the
+// server's root (otherwise it is reported with reason 'outside-root'); a folder reached twice (a link
+// loop, or a link to a folder walked already) is walked once.
 import { splitServerPath } from './paths.js';
 import { TransportError, type RemoteEntry, type Transport } from './transports/transport.js';
 
@@ -9,6 +11,17 @@ export interface GlobOptions {
   signal?: AbortSignal;
   /** Called for folders that could not be listed (permission, vanished). */
   onSkip?: (path: string, reason: string) => void;
+  /**
+   * Called for matches left out on purpose: a link leading outside the server's root
+   * ('outside-root: ...'), or something that is not a regular file ('not-a-file: ...').
+   */
+  onIgnored?: (path: string, reason: string) => void;
+}
+
+/** Reasons a glob leaves a path out on purpose rather than failing. */
+function ignoredReason(err: unknown): string | undefined {
+  if (err instanceof TransportError && (err.reason === 'outside-root' || err.reason === 'not-a-file')) return `${err.reason}: ${err.message}`;
+  return undefined;
 }
 
 export function segmentToRegExp(seg: string, caseInsensitive: boolean): RegExp {
@@ -44,20 +57,55 @@ export async function glob(t: Transport, pattern: string, opts: GlobOptions = {}
     try {
       const st = await t.stat(base);
       if (st.type === 'file') results.push(st);
+      else if (st.type === 'other') opts.onIgnored?.(base, `not-a-file: ${base} is not a regular file`);
     } catch (err) {
-      if (!(err instanceof TransportError && err.reason === 'not-found')) throw err;
+      const why = ignoredReason(err);
+      if (why) opts.onIgnored?.(base, why);
+      else if (!(err instanceof TransportError && err.reason === 'not-found')) throw err;
     }
     return results;
   }
 
   const seen = new Set<string>();
+  // Real folders walked, per remaining pattern: a link loop or two links to one folder end here.
+  const walked = new Set<string>();
+  const realKey = async (dir: string, parts: string[]): Promise<string | undefined> => {
+    const real = await t.resolve(dir);
+    const key = `${ci ? real.path.toLowerCase() : real.path}\0${parts.join('/')}`;
+    if (walked.has(key)) return undefined;
+    walked.add(key);
+    return key;
+  };
+  /** A link as what it leads to (inside the root), or undefined when left out (reported once). */
+  const links = new Map<string, Promise<RemoteEntry | undefined>>();
+  const follow = (e: RemoteEntry): Promise<RemoteEntry | undefined> => {
+    if (e.type !== 'symlink') return Promise.resolve(e);
+    let known = links.get(e.path);
+    if (!known) {
+      known = t.stat(e.path).catch((err: unknown) => {
+        const why = ignoredReason(err);
+        if (why) opts.onIgnored?.(e.path, why);
+        else if (!(err instanceof TransportError && (err.reason === 'not-found' || err.reason === 'io'))) throw err;
+        // a dangling link, or a loop of links: nothing to take
+        return undefined;
+      });
+      links.set(e.path, known);
+    }
+    return known;
+  };
   const walk = async (dir: string, parts: string[], depth: number): Promise<void> => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
     if (depth > maxDepth || results.length >= maxResults || parts.length === 0) return;
     let entries: RemoteEntry[];
     try {
+      if (!(await realKey(dir, parts))) return;
       entries = await t.list(dir);
     } catch (err) {
+      const why = ignoredReason(err);
+      if (why) {
+        opts.onIgnored?.(dir, why);
+        return;
+      }
       if (err instanceof TransportError && (err.reason === 'not-found' || err.reason === 'permission')) {
         if (err.reason === 'permission' || depth > 0) opts.onSkip?.(dir, err.reason);
         return;
@@ -68,17 +116,25 @@ export async function glob(t: Transport, pattern: string, opts: GlobOptions = {}
     if (head === '**') {
       // ** matches zero folders (try the rest here) or more (descend keeping **).
       await walk(dir, tail, depth);
-      for (const e of entries) if (e.type === 'dir') await walk(e.path, parts, depth + 1);
+      for (const raw of entries) {
+        if (raw.type !== 'dir' && raw.type !== 'symlink') continue;
+        const e = await follow(raw);
+        if (e?.type === 'dir') await walk(raw.path, parts, depth + 1);
+      }
       return;
     }
     const re = segmentToRegExp(head, ci);
-    for (const e of entries) {
-      if (!re.test(e.name)) continue;
+    for (const raw of entries) {
+      if (!re.test(raw.name)) continue;
+      const e = await follow(raw);
+      if (!e) continue;
       if (tail.length === 0) {
         if (e.type === 'file' && !seen.has(e.path)) {
           seen.add(e.path);
           results.push(e);
           if (results.length >= maxResults) return;
+        } else if (e.type === 'other') {
+          opts.onIgnored?.(e.path, `not-a-file: ${e.path} is not a regular file (a FIFO, device or socket)`);
         }
       } else if (e.type === 'dir') {
         await walk(e.path, tail, depth + 1);

@@ -33,7 +33,8 @@ export interface DrivePath {
 export function splitServerPath(platform: Platform, p: string): DrivePath {
   let rest = p;
   let drive = '';
-  const m = /^([A-Za-z]):(.*)$/.exec(p);
+  // [\s\S]: a name may hold a newline, and must not lose its drive because of it.
+  const m = /^([A-Za-z]):([\s\S]*)$/.exec(p);
   if (m) {
     drive = m[1].toUpperCase();
     rest = m[2];

@@ -10,7 +10,10 @@ const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
 const positiveMs = z.number().int().positive();
 
-const localTransport = z.strictObject({ type: z.literal('local') });
+/** A folder every path on the server must stay in (links included); default: the whole filesystem. */
+const confineRoot = nonEmpty.optional();
+
+const localTransport = z.strictObject({ type: z.literal('local'), root: confineRoot });
 
 const shareTransport = z.strictObject({
   type: z.literal('share'),
@@ -31,6 +34,7 @@ const sshTransport = z.strictObject({
   agent: z.boolean().optional(),
   /** known_hosts file the host key must be listed in (default ~/.ssh/known_hosts). */
   knownHosts: nonEmpty.optional(),
+  root: confineRoot,
 });
 
 export const transportSchema = z.discriminatedUnion('type', [localTransport, shareTransport, sshTransport]);

@@ -20,6 +20,8 @@ import { checkAdminRights } from './admin.js';
 import { acquireLocalLock, acquireServerLock, newOwner, type HeldLock } from './lock.js';
 import { APPLY_LOG, appendJsonLine, BACKUP_INDEX, loadRequestCopy, stateDirOf, type BackupEntry, type BackupRecord } from './state.js';
 import { MAX_LICENSE_BYTES } from './xml.js';
+import { refuseUnsafeLicensePaths } from './contained.js';
+import { serverLockPath } from './lock.js';
 
 export const LICENSE_APPLY_SCHEMA = 'clk-support/license-apply/v1';
 /** An issue date this far ahead of our clock is still accepted (clocks drift); beyond it, refused. */
@@ -259,6 +261,9 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
     }
     const live = targets.filter((x) => x.transport);
     if (live.length === 0) throw new LicenseError('LICENSE_SERVER_UNREACHABLE', 'No covered server is reachable: nothing was installed', 'see `clk-support farm status`');
+
+    // Containment first: a license, folder or lock reached through a link out of the root is never touched.
+    await refuseUnsafeLicensePaths(live.map((x) => ({ server: x.server.name, transport: x.transport!, files: [x.licensePath, serverLockPath(x.transport!.platform, x.licensePath)] })));
 
     // Fingerprints: each server must still be the machine the license was issued for.
     const mismatched: string[] = [];

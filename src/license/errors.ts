@@ -23,7 +23,9 @@ export type LicenseErrorCode =
   | 'LICENSE_REQUEST_INCOMPLETE'
   | 'LICENSE_NO_BACKUP'
   | 'LICENSE_NOT_CONFIGURED'
-  | 'LICENSE_FILE_UNREADABLE';
+  | 'LICENSE_FILE_UNREADABLE'
+  | 'LICENSE_OUTSIDE_ROOT'
+  | 'LICENSE_NOT_A_FILE';
 
 /** A refused license, response or request: exit 1. */
 export class LicenseError extends FailedError {

@@ -11,6 +11,8 @@ import { LicenseError } from './errors.js';
 import { acquireLocalLock, acquireServerLock, newOwner, type HeldLock } from './lock.js';
 import { appendJsonLine, BACKUP_INDEX, lastUnrolledApply, stateDirOf, type BackupEntry } from './state.js';
 import { MAX_LICENSE_BYTES } from './xml.js';
+import { refuseUnsafeLicensePaths } from './contained.js';
+import { serverLockPath } from './lock.js';
 
 export const LICENSE_ROLLBACK_SCHEMA = 'clk-support/license-rollback/v1';
 
@@ -92,6 +94,14 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
         own.push(t);
       });
     }
+    // Containment first: a license or lock reached through a link out of the root is never touched.
+    await refuseUnsafeLicensePaths(
+      servers.flatMap((s) => {
+        const t = transports.get(s.name);
+        const licensePath = record?.servers.find((e) => e.server === s.name)?.licensePath ?? s.license!.path;
+        return t ? [{ server: s.name, transport: t, files: [licensePath, serverLockPath(t.platform, licensePath)] }] : [];
+      }),
+    );
     const plans: Plan[] = [];
     for (const s of servers) {
       const t = transports.get(s.name);
@@ -115,6 +125,9 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
     }
     if (plans.length === 0)
       throw new LicenseError('LICENSE_NO_BACKUP', 'There is no license backup to restore on any reachable server', 'a backup is made by `license apply` beside each license (License.xml.bak-<time>-<hash>); nothing has been applied yet, or the backups were removed');
+
+    // The backups found, too: one reached through a link out of the root is never read.
+    await refuseUnsafeLicensePaths(plans.filter((p) => p.backupPath).map((p) => ({ server: p.server.name, transport: transports.get(p.server.name)!, files: [p.backupPath!] })));
 
     // Read and check every backup before touching anything.
     const restored = new Map<Plan, Buffer>();

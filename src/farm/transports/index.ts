@@ -21,7 +21,7 @@ export function createTransport(farm: Farm, server: ServerConfig, timeouts: Tran
   const t = server.transport;
   switch (t.type) {
     case 'local':
-      return new LocalTransport(server.name, timeouts);
+      return new LocalTransport(server.name, timeouts, t.root && resolveLocalPath(farm, t.root));
     case 'share':
       return new ShareTransport(
         server.name,
@@ -43,6 +43,7 @@ export function createTransport(farm: Farm, server: ServerConfig, timeouts: Tran
           identityFile: t.identityFile && resolveLocalPath(farm, expandHome(t.identityFile)),
           agent: t.agent,
           knownHosts: t.knownHosts && resolveLocalPath(farm, expandHome(t.knownHosts)),
+          root: t.root,
         },
         timeouts,
       );

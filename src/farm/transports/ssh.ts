@@ -10,6 +10,8 @@ import type { Client as SshClient, SFTPWrapper, ConnectConfig, Stats as SftpStat
 import { buildCommandLine } from '../../commandline.js';
 import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasename, PathEscapeError } from '../paths.js';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { FolderCache, resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
+import { confinedLocation } from './local.js';
 import {
   TransportError,
   existsByStat,
@@ -20,6 +22,7 @@ import {
   type Platform,
   type ReadStreamOptions,
   type RemoteEntry,
+  type ResolvedPath,
   type Transport,
   type TransportTimeouts,
 } from './transport.js';
@@ -33,6 +36,8 @@ export interface SshOptions {
   identityFile?: string;
   agent?: boolean;
   knownHosts?: string;
+  /** A folder every path must stay in (default: the whole filesystem). */
+  root?: string;
 }
 
 const MAX_EXEC_OUTPUT = 16 * 1024 * 1024;
@@ -43,6 +48,7 @@ export class SshTransport implements Transport {
   private sftpSession: Promise<SFTPWrapper> | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  private readonly folders = new FolderCache();
 
   constructor(
     readonly server: string,
@@ -169,9 +175,65 @@ export class SshTransport implements Transport {
     );
   }
 
+  /** The filesystem below one root, through SFTP lstat and readlink (never a following stat). */
+  private rooted(sftp: SFTPWrapper, rootServer: string): RootedFs {
+    const at = (segs: readonly string[]) => this.remotePath(segs.length ? joinServerPath(this.platform, rootServer, ...segs) : rootServer);
+    const win = this.platform === 'windows';
+    // Windows OpenSSH writes targets as /C:/dir; both it and C:\dir name the same place.
+    const split = (t: string) => t.replace(/^[\\/](?=[A-Za-z]:)/, '').split(win ? /[\\/]+/ : /\/+/);
+    const isAbs = (t: string) => (win ? /^([\\/]|[A-Za-z]:)/.test(t) : t.startsWith('/'));
+    return {
+      lstat: this.folders.wrap(at, (segs) =>
+        new Promise<NodeKind>((resolve, reject) =>
+          sftp.lstat(at(segs), (err, st) => {
+            if (err) return (err as { code?: number }).code === 2 ? resolve('missing') : reject(err);
+            resolve(kindOfSftp(st));
+          }),
+        ),
+      ),
+      readlink: (segs) => new Promise<string>((resolve, reject) => sftp.readlink(at(segs), (err, target) => (err ? reject(err) : resolve(target)))),
+      parseTarget: targetParser(isAbs, split, [split(rootServer).filter((x) => x !== '')], win),
+    };
+  }
+
+  /** A server path resolved inside its root: the real path, its SFTP form and what is there. */
+  private async contained(sftp: SFTPWrapper, p: string, followLast = true): Promise<{ server: string; remote: string; kind: NodeKind }> {
+    const { rootServer, below } = confinedLocation(this.server, this.platform, p, this.opts.root);
+    const r = await resolveInside(this.rooted(sftp, rootServer), below, { followLast });
+    const server = r.segments.length ? joinServerPath(this.platform, rootServer, ...r.segments) : rootServer;
+    return { server, remote: this.remotePath(server), kind: r.kind };
+  }
+
+  /**
+   * A regular file inside the root, opened for reading. Checked before the open: sftp-server serves
+   * one request at a time, and a FIFO opened for reading would stall the whole session.
+   */
+  private async openFile(sftp: SFTPWrapper, p: string): Promise<{ handle: Buffer; size: number; remote: string }> {
+    const r = await this.contained(sftp, p);
+    if (r.kind === 'missing') throw Object.assign(new Error(`no such file: ${p}`), { code: 2 });
+    if (r.kind !== 'file') throw new TransportError(this.server, 'not-a-file', `${p} is not a regular file (${r.kind})`);
+    const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(r.remote, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+    try {
+      const st = await new Promise<SftpStats>((resolve, reject) => sftp.fstat(handle, (err, s) => (err ? reject(err) : resolve(s))));
+      if (!st.isFile()) throw new TransportError(this.server, 'not-a-file', `${p} is not a regular file`);
+      return { handle, size: Number(st.size), remote: r.remote };
+    } catch (err) {
+      await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
+      throw err;
+    }
+  }
+
+  resolve(p: string): Promise<ResolvedPath> {
+    return this.call('resolve', p, async (sftp) => {
+      const r = await this.contained(sftp, p);
+      return { path: r.server, type: r.kind === 'symlink' ? 'other' : r.kind };
+    });
+  }
+
   list(dir: string): Promise<RemoteEntry[]> {
-    return this.call('list', dir, (sftp, remote) =>
-      new Promise((resolve, reject) => {
+    return this.call('list', dir, async (sftp) => {
+      const { remote } = await this.contained(sftp, dir);
+      return new Promise((resolve, reject) => {
         sftp.readdir(remote, (err, list) => {
           if (err) return reject(err);
           resolve(
@@ -180,16 +242,17 @@ export class SshTransport implements Transport {
               .map((f) => toEntry(joinServerPath(this.platform, dir, f.filename), f.filename, f.attrs as SftpStats)),
           );
         });
-      }),
-    );
+      });
+    });
   }
 
   stat(p: string): Promise<RemoteEntry> {
-    return this.call('stat', p, (sftp, remote) =>
-      new Promise((resolve, reject) => {
-        sftp.stat(remote, (err, st) => (err ? reject(err) : resolve(toEntry(p, serverBasename(this.platform, p), st))));
-      }),
-    );
+    return this.call('stat', p, async (sftp) => {
+      const { remote } = await this.contained(sftp, p);
+      return new Promise((resolve, reject) => {
+        sftp.lstat(remote, (err, st) => (err ? reject(err) : resolve(toEntry(p, serverBasename(this.platform, p), st))));
+      });
+    });
   }
 
   exists(p: string): Promise<boolean> {
@@ -197,9 +260,9 @@ export class SshTransport implements Transport {
   }
 
   createReadStream(p: string, opts: ReadStreamOptions = {}): Promise<Readable> {
-    return this.call('open', p, async (sftp, remote) => {
+    return this.call('open', p, async (sftp) => {
       // Open first, so that a missing file is an error here rather than a stream error later.
-      const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+      const { handle, remote } = await this.openFile(sftp, p);
       const stream = sftp.createReadStream(remote, { handle, start: opts.start, end: opts.end, highWaterMark: opts.highWaterMark, autoClose: true } as never);
       const out = new PassThrough({ highWaterMark: 256 * 1024 });
       stream.on('error', (err: Error) => out.destroy(toTransportError(this.server, err, `read ${p}`)));
@@ -223,34 +286,23 @@ export class SshTransport implements Transport {
   }
 
   readFile(p: string, opts: { maxBytes?: number } = {}): Promise<Buffer> {
-    return this.call('read', p, async (sftp, remote) => {
-      if (opts.maxBytes !== undefined) {
-        const st = await new Promise<SftpStats>((resolve, reject) => sftp.stat(remote, (err, s) => (err ? reject(err) : resolve(s))));
-        if (st.size > opts.maxBytes)
-          throw new TransportError(this.server, 'io', `${p} is ${st.size} bytes, more than the ${opts.maxBytes} allowed`);
+    return this.call('read', p, async (sftp) => {
+      const { handle, size } = await this.openFile(sftp, p);
+      try {
+        if (opts.maxBytes !== undefined && size > opts.maxBytes)
+          throw new TransportError(this.server, 'io', `${p} is ${size} bytes, more than the ${opts.maxBytes} allowed`);
+        return await readHandle(sftp, handle, 0, size);
+      } finally {
+        await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
       }
-      return new Promise<Buffer>((resolve, reject) => sftp.readFile(remote, (err, buf) => (err ? reject(err) : resolve(buf))));
     });
   }
 
   readAt(p: string, offset: number, length: number): Promise<Buffer> {
-    return this.call('read', p, async (sftp, remote) => {
-      const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(remote, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+    return this.call('read', p, async (sftp) => {
+      const { handle } = await this.openFile(sftp, p);
       try {
-        const buf = Buffer.alloc(length);
-        let got = 0;
-        while (got < length) {
-          const n = await new Promise<number>((resolve, reject) =>
-            sftp.read(handle, buf, got, length - got, offset + got, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
-          );
-          if (n === 0) break;
-          got += n;
-        }
-        return buf.subarray(0, got);
-      } catch (err) {
-        // SFTP reports reading past the end as an EOF status.
-        if ((err as { code?: number }).code === 1) return Buffer.alloc(0);
-        throw err;
+        return await readHandle(sftp, handle, offset, length);
       } finally {
         await new Promise<void>((resolve) => sftp.close(handle, () => resolve()));
       }
@@ -258,13 +310,17 @@ export class SshTransport implements Transport {
   }
 
   writeFileAtomic(p: string, data: Buffer | string): Promise<void> {
-    return this.call('write', p, async (sftp, remote) => {
-      const dir = serverDirname(this.platform, p);
-      const tmpServerPath = joinServerPath(this.platform, dir, `.${serverBasename(this.platform, p)}.${randomBytes(6).toString('hex')}.tmp`);
+    return this.call('write', p, async (sftp) => {
+      // The real location, inside the root: a link to outside is refused, never written through.
+      const r = await this.contained(sftp, p);
+      if (r.kind !== 'file' && r.kind !== 'missing') throw new TransportError(this.server, 'not-a-file', `${p} is not a regular file (${r.kind})`);
+      const remote = r.remote;
+      const dir = serverDirname(this.platform, r.server);
+      const tmpServerPath = joinServerPath(this.platform, dir, `.${serverBasename(this.platform, r.server)}.${randomBytes(6).toString('hex')}.tmp`);
       const tmp = this.remotePath(tmpServerPath);
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       // A replaced file keeps its mode (a license the product reads as another user stays readable).
-      const mode = await new Promise<number>((resolve) => sftp.stat(remote, (err, st) => resolve(err ? 0o644 : st.mode & 0o7777)));
+      const mode = await new Promise<number>((resolve) => sftp.lstat(remote, (err, st) => resolve(err ? 0o644 : st.mode & 0o7777)));
       try {
         try {
           await new Promise<void>((resolve, reject) => sftp.writeFile(tmp, bytes, { mode }, (err) => (err ? reject(err) : resolve())));
@@ -319,20 +375,24 @@ export class SshTransport implements Transport {
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.call('rename', from, (sftp, remote) => this.renameOver(sftp, remote, this.remotePath(to)));
+    // Both ends as names: rename moves or replaces a link itself, never what it points to.
+    return this.call('rename', from, async (sftp) =>
+      this.renameOver(sftp, (await this.contained(sftp, from, false)).remote, (await this.contained(sftp, to, false)).remote),
+    );
   }
 
   remove(p: string): Promise<void> {
-    return this.call('remove', p, (sftp, remote) =>
-      new Promise<void>((resolve, reject) =>
+    return this.call('remove', p, async (sftp) => {
+      const { remote } = await this.contained(sftp, p, false);
+      await new Promise<void>((resolve, reject) =>
         sftp.unlink(remote, (err) => (err && (err as { code?: number }).code !== 2 ? reject(err) : resolve())),
-      ),
-    );
+      );
+    });
   }
 
   mkdirp(p: string): Promise<void> {
     return this.call('mkdir', p, async (sftp) => {
-      const { drive, segments } = splitServerPath(this.platform, p);
+      const { drive, segments } = splitServerPath(this.platform, (await this.contained(sftp, p)).server);
       let current = drive ? `${drive}:` : '';
       for (const seg of segments) {
         current = this.platform === 'windows' ? `${current}\\${seg}` : `${current}/${seg}`;
@@ -410,6 +470,29 @@ export class SshTransport implements Transport {
     // in its handshake, or to a server that stopped answering, would stay half-open.
     this.client?.destroy();
   }
+}
+
+function kindOfSftp(st: SftpStats): NodeKind {
+  return st.isSymbolicLink?.() ? 'symlink' : st.isDirectory?.() ? 'dir' : st.isFile?.() ? 'file' : 'other';
+}
+
+/** length bytes at offset through an open handle (fewer at the end of the file). */
+async function readHandle(sftp: SFTPWrapper, handle: Buffer, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  let got = 0;
+  try {
+    while (got < length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        sftp.read(handle, buf, got, length - got, offset + got, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))),
+      );
+      if (n === 0) break;
+      got += n;
+    }
+  } catch (err) {
+    // SFTP reports reading past the end as an EOF status.
+    if ((err as { code?: number }).code !== 1) throw err;
+  }
+  return buf.subarray(0, got);
 }
 
 function toEntry(path: string, name: string, st: SftpStats): RemoteEntry {

@@ -1,6 +1,7 @@
 // One interface for reaching a server's files and commands, whatever carries them.
 import type { Readable } from 'node:stream';
 import { ClkError, type ErrorDetails } from '../../errors.js';
+import { LinkLoopError, OutsideRootError } from './contain.js';
 
 export type TransportKind = 'local' | 'share' | 'ssh';
 import type { Platform } from '../../commandline.js';
@@ -18,6 +19,8 @@ export type FailureReason =
   | 'not-found'
   | 'unsupported'
   | 'no-space'
+  | 'outside-root'
+  | 'not-a-file'
   | 'io';
 
 export const REASON_HINTS: Record<FailureReason, string> = {
@@ -31,6 +34,8 @@ export const REASON_HINTS: Record<FailureReason, string> = {
   'not-found': 'no such file or folder: check the path in the farm file',
   unsupported: 'this transport cannot do that: use ssh, or run clk-support on Windows',
   'no-space': 'the disk is full: free space on the target',
+  'outside-root': "a symbolic link (or '..') leads outside the server's root: clk-support never reads or writes through it; fix the link on the server if the file is needed",
+  'not-a-file': 'not a regular file (a FIFO, device, socket or folder): clk-support never opens one as a log or license',
   io: 'an input/output error: retry, and check the disk or share',
 };
 
@@ -41,7 +46,7 @@ export class TransportError extends ClkError {
     message: string,
     details: ErrorDetails = {},
   ) {
-    super(`${server}: ${message}`, { code: `TRANSPORT_${reason.toUpperCase().replace('-', '_')}`, hint: REASON_HINTS[reason], ...details });
+    super(`${server}: ${message}`, { code: `TRANSPORT_${reason.toUpperCase().replaceAll('-', '_')}`, hint: REASON_HINTS[reason], ...details });
   }
 }
 
@@ -52,6 +57,12 @@ export interface RemoteEntry {
   type: 'file' | 'dir' | 'symlink' | 'other';
   size: number;
   mtime: Date;
+}
+
+export interface ResolvedPath {
+  /** The real server path (no link left in it). */
+  path: string;
+  type: RemoteEntry['type'] | 'missing';
 }
 
 export interface ExecResult {
@@ -87,6 +98,11 @@ export interface Transport {
   list(dir: string): Promise<RemoteEntry[]>;
   stat(path: string): Promise<RemoteEntry>;
   exists(path: string): Promise<boolean>;
+  /**
+   * Where a path really is: every symbolic link resolved, each only when its target stays inside the
+   * server's root (otherwise a TransportError 'outside-root'). Every other call applies the same rule.
+   */
+  resolve(path: string): Promise<ResolvedPath>;
   createReadStream(path: string, opts?: ReadStreamOptions): Promise<Readable>;
   /** Read a whole file, refusing one larger than maxBytes. */
   readFile(path: string, opts?: { maxBytes?: number }): Promise<Buffer>;
@@ -128,6 +144,8 @@ export async function existsByStat(t: Pick<Transport, 'stat'>, path: string): Pr
 /** Map a Node/ssh2/SFTP error to a reason. */
 export function classifyError(err: unknown): FailureReason {
   if (err instanceof TransportError) return err.reason;
+  if (err instanceof OutsideRootError) return 'outside-root';
+  if (err instanceof LinkLoopError) return 'io';
   const e = err as { code?: string | number; level?: string; message?: string } | undefined;
   const code = e?.code;
   const msg = String(e?.message ?? err ?? '');
