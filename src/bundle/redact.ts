@@ -22,6 +22,7 @@ interface Rule {
   id: string;
   re: RegExp;
   replace: RedactionRule['replace'];
+  resume?: RedactionRule['resume'];
 }
 
 /**
@@ -111,14 +112,24 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
       rule.re.lastIndex = 0;
       let n = 0;
       const input = out;
-      out = out.replace(rule.re, (...args: unknown[]) => {
-        const named = typeof args[args.length - 1] === 'object' && args[args.length - 1] !== null;
-        const offset = args[args.length - (named ? 3 : 2)] as number;
-        const groups = args.slice(0, args.length - (named ? 3 : 2)).map((g) => (typeof g === 'string' ? g : '')) as string[];
-        const r = rule.replace(groups, { offset, input });
-        if (r !== groups[0]) n++;
-        return r;
-      });
+      let result = '';
+      let last = 0; // input before this offset is already in result
+      rule.re.lastIndex = 0;
+      for (let m = rule.re.exec(input); m; m = rule.re.exec(input)) {
+        const groups = Array.from(m, (g) => g ?? '');
+        const r = rule.replace(groups, { offset: m.index, input });
+        if (r === m[0]) {
+          // unchanged: look again inside it (after the name) when the rule says so
+          const step = rule.resume ? Math.max(1, Math.min(m[0].length, rule.resume(groups))) : Math.max(1, m[0].length);
+          rule.re.lastIndex = m.index + step;
+          continue;
+        }
+        n++;
+        result += input.slice(last, m.index) + r;
+        last = m.index + m[0].length;
+        rule.re.lastIndex = Math.max(last, m.index + 1);
+      }
+      out = n ? result + input.slice(last) : input;
       add(local, rule.id, n);
     }
     if (opts.scrub) out = opts.scrub(out);

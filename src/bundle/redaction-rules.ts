@@ -23,6 +23,11 @@ export interface RedactionRule {
   re: RegExp;
   /** the replacement, or the match itself when it must stay */
   replace(groups: string[], ctx: RuleContext): string;
+  /**
+   * When a match stays as it is, how much of it to step over before looking again (default: all of
+   * it). A name that is not a secret's must not hide what its value holds: value="...&sap-password=x".
+   */
+  resume?(groups: string[]): number;
   /** lines holding a secret this rule removes (the secret is the `secret` string) */
   examples: { text: string; secret: string }[];
   /** lines no rule may change */
@@ -54,8 +59,18 @@ function parts(name: string): string[] {
     .filter(Boolean);
 }
 
-/** Whether a setting, key, flag or element named so holds a secret. */
+const judged = new Map<string, boolean>();
+/** Whether a setting, key, flag or element named so holds a secret (names repeat: remembered). */
 export function isSecretName(name: string): boolean {
+  const known = judged.get(name);
+  if (known !== undefined) return known;
+  if (judged.size > 4096) judged.clear();
+  const verdict = judgeName(name);
+  judged.set(name, verdict);
+  return verdict;
+}
+
+function judgeName(name: string): boolean {
   if (name.length > 128) return false;
   const flat = name.toLowerCase().replace(/[^a-z0-9]/g, '');
   let at = -1;
@@ -144,6 +159,9 @@ function userFlagBefore(ctx: RuleContext): boolean {
 // A user flag earlier on the command line, or a program whose -p/-P is always the password.
 const USER_FLAG = /(?:^|\s)(?:-{1,2}|\/)(?:u|U|user|username|login|l|RU|ru|User|UserName)(?:[\s:=]|$)|\b(?:sshpass|mysql|mysqldump|mysqladmin|psexec|PsExec|sqlcmd|osql|bcp|isql|plink|pscp|mariadb)(?:\.exe)?\s/;
 const SHORT_PASSWORD_FLAGS = new Set(['p', 'P', 'rp', 'RP']);
+
+/** A value that may itself hold a secret (a URL with a password parameter, a nested connection string). */
+const MAY_HOLD_SECRET = /pass|pwd|secret|token|key|sig|sas|auth|cred|eyJ|-p/i;
 
 // ---- the rules --------------------------------------------------------------------------------
 
@@ -271,6 +289,7 @@ export const RULES: RedactionRule[] = [
     description: 'JSON (and .reg) members named as a secret: `"password": "..."`, `"client_secret": "..."`, `"private_key": "..."`',
     re: /"([^"\\\r\n]{1,256})"(\s{0,64}[:=]\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|-?\d[\d.eE+\-]{0,64})/g,
     replace: ([m, name, sep, value]) => (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value)) ? m : `"${name}"${sep}"${REDACTED}"`),
+    resume: ([m, name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
     examples: [
       { text: '{"user":"svc","password":"J50n-Pa55\\"word","port":1}', secret: 'J50n-Pa55' },
       { text: '  "clientSecret" : "c1i3nt-s3cr3t-value",', secret: 'c1i3nt-s3cr3t-value' },
@@ -348,6 +367,7 @@ export const RULES: RedactionRule[] = [
       if (!value || !isSecretName(flag) || value.startsWith('-') || isHarmless(value)) return m;
       return `${dash}${flag}${sep}${mask(value)}`;
     },
+    resume: ([m, dash, flag, , value]) => (value.startsWith('-') || value.startsWith('/') || MAY_HOLD_SECRET.test(value) ? dash.length + flag.length : m.length),
     examples: [
       { text: 'w6admin.exe --password Cli-Pa55 --verbose', secret: 'Cli-Pa55' },
       { text: 'sqlcmd -S db01 -U sa -P Sqlcmd-Pw1 -Q "select 1"', secret: 'Sqlcmd-Pw1' },
@@ -403,6 +423,7 @@ export const RULES: RedactionRule[] = [
       if (sep.trim().startsWith(':') && /^\/\//.test(value)) return m; // token://... is a URL, not a value
       return `${name}${sep}${mask(value)}`;
     },
+    resume: ([m, name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + sep.length : m.length),
     examples: [
       { text: '2025-06-03 10:12:00 WARN login failed api_key=Hunter22 user=bob', secret: 'Hunter22' },
       { text: 'GET /cb?code=1&access_token=qwertyuiop123&state=x', secret: 'qwertyuiop123' },
