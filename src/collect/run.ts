@@ -406,6 +406,17 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       // Every entry's source is cut by its collector's signal here (timeouts end the entry, the writer
       // keeps it truncated); with --anonymize, names in bundle and source paths are replaced too.
       const entryMeta = <M extends { sourcePath?: string; signal?: AbortSignal }>(meta: M): M => ({ ...meta, sourcePath: hide(meta.sourcePath), signal: undefined });
+      // --anonymize promises no real name in the bundle: binary logs (.evtx, .blg) cannot be rewritten,
+      // so they are left out and said so (collector.log, manifest files), never carried with names inside.
+      const leftOut = new Map<string, number>();
+      const leaveOutBinary = (path: string, source: unknown, meta: { redact?: boolean; server?: string; collector: string; sourcePath?: string }): boolean => {
+        if (!anonymizer || meta.redact || !/\.(?:evtx|blg)$/i.test(path)) return false;
+        (source as { destroy?: () => void }).destroy?.();
+        const server = nameOfFolder.get(meta.server ?? '') ?? meta.server ?? '';
+        leftOut.set(server, (leftOut.get(server) ?? 0) + 1);
+        fileRows.push({ server, collector: meta.collector, path: meta.sourcePath ?? path, reason: 'binary log left out: --anonymize cannot rewrite it', kind: 'skipped' });
+        return true;
+      };
       // Counts what a collector added, so one that times out still reports the files it left in the bundle.
       const sinkFor = (added: { files: number; bytes: number }): EntrySink => {
         const count = <T extends { size: number }>(p: Promise<T>): Promise<T> =>
@@ -427,7 +438,9 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
         return {
           // A collector that already timed out (and runs on in the background) adds nothing more.
           addStream: (path, source, meta) =>
-            meta.signal?.aborted
+            leaveOutBinary(path, source, meta)
+              ? Promise.resolve({ path: hidePath(path)!, size: 0, sha256: '', collector: meta.collector, server: meta.server })
+              : meta.signal?.aborted
               ? Promise.reject(meta.signal.reason)
               : count(writer.addStream(hidePath(path)!, meta.signal ? abortable(source as AsyncIterable<Buffer>, meta.signal) : source, entryMeta(meta))),
           addBuffer: (path, data, meta) => (meta.signal?.aborted ? Promise.reject(meta.signal.reason) : count(writer.addBuffer(hidePath(path)!, data, entryMeta(meta)))),
@@ -510,6 +523,11 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
         ),
       );
       if (opts.signal.aborted) throw new InterruptedError('Interrupted by Ctrl-C');
+      for (const [server, n] of leftOut) {
+        const entry: CollectorLogEntry = { server, collector: 'anonymize', status: 'skipped', reason: `${n} binary log(s) (.evtx, .blg) left out: --anonymize cannot rewrite them; collect without --anonymize to include them`, durationMs: 0, files: 0, bytes: 0 };
+        writer.log({ ...entry, server: folderOf(server) });
+        logEntries.push(entry);
+      }
       if (wantIncident && !bundleFull) {
         const entry = await addIncidentText(writer, outgoing, early ?? (await prefillForBundle(farm, opts, transports, join(opts.outDir, name), hide)));
         writer.log(entry);
