@@ -38,7 +38,7 @@ async function saveMapping(io: Io, out: Outgoing, opts: Record<string, unknown>,
 function addAnonymizeOptions(cmd: Command): Command {
   return cmd
     .option('--anonymize', 'replace host names (with their domains), IPs and user names with tokens, one mapping for the run')
-    .option('--anon-map <file>', 'where to write the private mapping with --anonymize (default ./clk-<command>-<UTC>.anon-map.json)');
+    .option('--anon-map <file>', 'where to write the private mapping with --anonymize (default ./clk-incident-<command>-<UTC>.anon-map.json; an existing file is never replaced)');
 }
 
 function camel(flag: string): string {
