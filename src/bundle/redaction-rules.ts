@@ -41,7 +41,8 @@ const SECRET_WORDS = [
   'password', 'passwort', 'passwd', 'passphrase', 'kennwort', 'pwd', 'secret', 'token', 'apikey', 'accesskey', 'accountkey',
   'privatekey', 'signingkey', 'encryptionkey', 'sharedkey', 'masterkey', 'sessionkey', 'subscriptionkey', 'validationkey',
   'decryptionkey', 'clientkey', 'authkey', 'credential', 'connectionstring', 'connstring', 'connstr', 'sharedaccesssignature',
-  'sharedaccesskey', 'sastoken', 'secretkey',
+  'sharedaccesskey', 'sastoken', 'secretkey', 'passcode', 'hmackey', 'functionkey', 'functionskey', 'privkey', 'sshkey', 'storagekey',
+  'licensekey', 'appkey', 'restkey', 'masterpw', 'cookie',
 ];
 /** Short words that count only as a whole part of a name (DB_PASS, sas, sig, pw). */
 const SECRET_PARTS = new Set(['pass', 'pw', 'sas', 'sig', 'psk', 'pat']);
@@ -82,6 +83,8 @@ function judgeName(name: string): boolean {
       word = w;
     }
   }
+  // keystorepass, DBPASS, smtppw (but not compass, bypass)
+  if (at < 0 && /(?<!com|by|sur|tres|over|under|im)pass$|[a-z]pw$/.test(flat)) return !META_PREFIX.test(flat.replace(/pass$|pw$/, ''));
   if (at < 0) {
     const ps = parts(name);
     const hit = ps.findIndex((p) => SECRET_PARTS.has(p));
@@ -191,6 +194,22 @@ export const RULES: RedactionRule[] = [
     negatives: ['Authorization failed for the request', 'authorization policy applied'],
   },
   {
+    id: 'netrc-password',
+    description: 'the password of a `.netrc`/`_netrc` entry (`machine h login u password X`)',
+    re: /(\blogin[ \t]{1,8}\S{1,256}[ \t]{1,8}password[ \t]{1,8})(\S{1,4096})/g,
+    replace: ([m, head, value]) => (isHarmless(value) ? m : `${head}${REDACTED}`),
+    examples: [{ text: 'machine erp.corp.example login svc password Netrc-Pw', secret: 'Netrc-Pw' }],
+    negatives: ['login svc ok; password policy'],
+  },
+  {
+    id: 'cookie-header',
+    description: 'the values of HTTP `Cookie` / `Set-Cookie` headers (session and auth cookies)',
+    re: /(?<![\w-])((?:Set-)?Cookie[ \t]{0,4}:[ \t]{0,8})([^\r\n]{1,4096})/gi,
+    replace: ([m, head, value]) => (isHarmless(value) ? m : `${head}${REDACTED}`),
+    examples: [{ text: 'Cookie: .ASPXAUTH=Aspx-Auth-Cookie; ASP.NET_SessionId=abc', secret: 'Aspx-Auth-Cookie' }],
+    negatives: ['cookie policy accepted'],
+  },
+  {
     id: 'bearer-token',
     description: 'a bearer token anywhere in a line (`Bearer <token>`)',
     re: /(?<![\w-])(Bearer[ \t]{1,8})(?!\[REDACTED)([A-Za-z0-9\-._~+/]{8,4096}=*)/g,
@@ -239,9 +258,10 @@ export const RULES: RedactionRule[] = [
   {
     id: 'xml-setting',
     description: 'the `value` of `<add>`/`<setting>`/`<param>`/`<property>`/... whose `key`/`name` is a secret\'s name, the value possibly on a following line',
-    re: /<(?:add|setting|param|parameter|property|entry|item|variable|environmentVariable|env|field|arg|option)\b[^<>]{0,8192}(?:>|(?=<)|$)/gi,
-    replace: ([tag]) => {
-      const name = /\b(?:key|name|id)\s{0,8}=\s{0,8}(["'])(.{0,256}?)\1/i.exec(tag)?.[2];
+    re: /<([A-Za-z_][\w:.\-]{0,127})\b[^<>]{0,8192}(?:>|(?=<)|$)/g,
+    replace: ([tag, element]) => {
+      // <add key="DbPassword" value=...>, or an element itself named as a secret: <Password value=...>
+      const name = /\b(?:key|name|id)\s{0,8}=\s{0,8}(["'])(.{0,256}?)\1/i.exec(tag)?.[2] ?? element.replace(/^.*:/, '');
       if (!name || !isSecretName(name)) return tag;
       return tag.replace(/(\bvalue\s{0,8}=\s{0,8})(["'])([\s\S]{0,8192}?)\2/i, (m, head: string, q: string, v: string) => (isHarmless(v) ? m : `${head}${q}${REDACTED}${q}`));
     },
@@ -250,8 +270,9 @@ export const RULES: RedactionRule[] = [
       { text: "<add value='v3ry-s3cret' key='SmtpPassword'/>", secret: 'v3ry-s3cret' },
       { text: '<add key="Erp.ApiToken"\n     value="Next-Line-T0ken" />', secret: 'Next-Line-T0ken' },
       { text: '<setting name="ApiToken" value="abcDEF123456ghi" serializeAs="String"/>', secret: 'abcDEF123456ghi' },
+      { text: '<ProxyPassword value="Elem-Attr-Pw"/>', secret: 'Elem-Attr-Pw' },
     ],
-    negatives: ['<add key="TracerLevel" value="Info" />', '<add key="PasswordExpiryDays" value="30" />'],
+    negatives: ['<add key="TracerLevel" value="Info" />', '<add key="PasswordExpiryDays" value="30" />', '<Timeout value="30"/>'],
   },
   {
     id: 'xml-setting-element',
@@ -287,7 +308,7 @@ export const RULES: RedactionRule[] = [
   {
     id: 'json-secret',
     description: 'JSON (and .reg) members named as a secret: `"password": "..."`, `"client_secret": "..."`, `"private_key": "..."`',
-    re: /"([^"\\\r\n]{1,256})"(\s{0,64}[:=]\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|-?\d[\d.eE+\-]{0,64})/g,
+    re: /"([^"\\\r\n]{1,256})"(\s{0,64}(?::|=>?)\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|-?\d[\d.eE+\-]{0,64})/g,
     replace: ([m, name, sep, value]) => (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value)) ? m : `"${name}"${sep}"${REDACTED}"`),
     resume: ([m, name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
     examples: [
