@@ -5,128 +5,77 @@
 // The report counts matches per rule; the values themselves are never kept.
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { RULES, REDACTED, isSecretName, type RedactionRule } from './redaction-rules.js';
 
 export interface RedactionCounts {
   [rule: string]: number;
 }
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED, RULES, isSecretName, rulesMarkdownTable, type RedactionRule } from './redaction-rules.js';
 /** A longer "line" (no newline) is cut at a separator near this size, so memory stays bounded. */
 export const MAX_LINE_CHARS = 1024 * 1024;
+/** A construct open at the end of a line (a tag, a CDATA section, a `name:` waiting for its value) holds at most this much. */
+export const MAX_HOLD_LINES = 8;
+export const MAX_HOLD_CHARS = 64 * 1024;
 
-/** Names whose value is a secret (in key=value, JSON, XML settings and elements). */
-const SECRET_NAME = String.raw`[\w.-]*(?:passw(?:or)?d|passphrase|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|access[_-]?key|account[_-]?key|signing[_-]?key|encryption[_-]?key|credential)[\w.-]*`;
-const SECRET_NAME_RE = new RegExp(`^${SECRET_NAME}$`, 'i');
-
-type Replacer = (match: string, ...groups: string[]) => string;
 interface Rule {
   id: string;
   re: RegExp;
-  /** returns the replacement, or the match itself when it should stay */
-  replace: Replacer;
+  replace: RedactionRule['replace'];
+  resume?: RedactionRule['resume'];
 }
 
-const isRedacted = (v: string) => v.replace(/^["']|["']$/g, '') === REDACTED || v === '';
-
-const RULES: Rule[] = [
-  {
-    // https://user:pass@host → keep the user, drop the password
-    id: 'url-credentials',
-    re: /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/:@"'<>]+):([^\s/@"'<>]+)@/gi,
-    replace: (m, scheme, user, pass) => (isRedacted(pass) ? m : `${scheme}${user}:${REDACTED}@`),
-  },
-  {
-    id: 'authorization-header',
-    re: /\b(Authorization\s*[:=]\s*"?)(Bearer|Basic|Digest|NTLM|Negotiate|Token|SharedKey|SAS)\s+[^\s"',;]+/gi,
-    replace: (_m, head, scheme) => `${head}${scheme} ${REDACTED}`,
-  },
-  {
-    id: 'bearer-token',
-    re: /\b(Bearer\s+)(?!\[REDACTED\])[A-Za-z0-9\-._~+/]{8,}=*/g,
-    replace: (_m, head) => `${head}${REDACTED}`,
-  },
-  {
-    // PEM content without its header (e.g. a base64 DER key pasted into a setting): MII... is an ASN.1 SEQUENCE
-    id: 'private-key-base64',
-    re: /\bMII[A-Za-z0-9+/]{20,}={0,2}/g,
-    replace: () => REDACTED,
-  },
-  {
-    // <add key="DbPassword" value="..."/>, <setting name="ApiToken" value="..."/>, either attribute order
-    id: 'xml-setting',
-    re: /<(?:add|setting|param|parameter|property|entry|item)\b[^>]*>/gi,
-    replace: (tag) => {
-      const name = /\b(?:key|name)\s*=\s*(["'])(.*?)\1/i.exec(tag)?.[2];
-      if (!name || !SECRET_NAME_RE.test(name)) return tag;
-      return tag.replace(/\b(value\s*=\s*)(["'])(.*?)\2/i, (m, head, q, v) => (isRedacted(v) ? m : `${head}${q}${REDACTED}${q}`));
-    },
-  },
-  {
-    // <Password>...</Password>, <ns:ClientSecret>...</ns:ClientSecret>
-    id: 'xml-element',
-    re: new RegExp(String.raw`<((?:[\w-]+:)?${SECRET_NAME})(\s[^>]*)?>([^<]+)</\1>`, 'gi'),
-    replace: (m, tag, attrs, value) => (isRedacted(value.trim()) ? m : `<${tag}${attrs ?? ''}>${REDACTED}</${tag}>`),
-  },
-  {
-    // "password": "...", "apiKey":"..."
-    id: 'json-secret',
-    re: new RegExp(String.raw`("${SECRET_NAME}"\s*:\s*)"((?:[^"\\]|\\.)*)"`, 'gi'),
-    replace: (m, head, value) => (isRedacted(value) ? m : `${head}"${REDACTED}"`),
-  },
-  {
-    // Connection strings: Password=..., Pwd=..., AccountKey=...; "User ID" and the rest are kept
-    id: 'connection-string',
-    // A value runs to the next ';' or closing quote; a value with nothing after it (end of line, plain
-    // text) stops at whitespace so that the rest of a log line is not swallowed.
-    re: /(^|[;\s"'(])((?:Password|Pwd|AccountKey|SharedAccessKey|SharedAccessSignature|Client\s?Secret)\s*=\s*)('[^']*'|"[^"]*"|[^;"'<>\r\n]*(?=[;"'<>])|[^\s;"'<>]*)/gi,
-    replace: (m, lead, head, value) => {
-      if (isRedacted(value.trim())) return m;
-      const q = value.startsWith("'") || value.startsWith('"') ? value[0] : '';
-      return `${lead}${head}${q}${REDACTED}${q}`;
-    },
-  },
-  {
-    id: 'api-token',
-    re: /\b(?:(?:tok|sk|pk|rk|whsec)_(?:live|test|prod)_[A-Za-z0-9]{8,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}|glpat-[A-Za-z0-9_-]{20,})\b/g,
-    replace: () => REDACTED,
-  },
-  {
-    id: 'aws-access-key',
-    re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b/g,
-    replace: () => REDACTED,
-  },
-  {
-    id: 'jwt',
-    re: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
-    replace: () => REDACTED,
-  },
-  {
-    // password=..., Password: ..., aws_secret_access_key = ..., LdapBindPassword=..., ?access_token=...
-    id: 'key-value-secret',
-    re: new RegExp(String.raw`(?<![\w.-])(${SECRET_NAME})(\s*(?::|=)\s*)("[^"]*"|'[^']*'|[^\s,;&"'<>]+)`, 'gi'),
-    replace: (m, name, sep, value) => {
-      if (isRedacted(value)) return m;
-      const q = value.startsWith("'") || value.startsWith('"') ? value[0] : '';
-      return `${name}${sep}${q}${REDACTED}${q}`;
-    },
-  },
-];
-
 /**
- * Every rule above (and the PEM markers) needs one of these substrings on the line: a line without
- * any of them is copied untouched. Keep in step with RULES when adding one.
+ * Every rule needs one of these on a line: a line without any of them is copied untouched (the fast
+ * path). Keep in step with RULES when adding one; the property test in redact.test.ts checks it.
  */
 // Factored by first letter: irregexp scans this about twice as fast as the flat alternation.
-const TRIGGER = /p(?:ass|wd|rivate[_-]?key)|s(?:ecret|haredaccess|igning[_-]?key)|token|credential|a(?:pi[_-]?key|cc(?:ess|ount)[_-]?key|uthorization|kia|sia|gpa|ida|roa|iza)|bearer|:\/\/|mii|eyj|_(?:live|test|prod)_|g(?:h[pousr]_|ithub_pat_|lpat-)|xox[abprs]-|-----(?:begin|end)|encryption[_-]?key/gi;
+const TRIGGER =
+  /p(?:ass|wd|w\b|rivate|in\b)|s(?:ecret|haredaccess|igning|ig=|as|ecure)|t(?:oken)|c(?:redential|onnstr|onnectionstring)|k(?:ennwort|ey)|a(?:pi[_-]?key|cc(?:ess|ount)[_-]?key|uth|kia|sia|gpa|ida|roa|iza)|bearer|cookie|login[ \t]|:\/\/|mii|eyj|_(?:live|test|prod)_|g(?:h[pousr]_|ithub_pat_|lpat-)|x(?:ox[abposr]-)|npm_|sg\.|sk-|hooks|net(?:\.exe)?[ \t]|-----(?:begin|end)|-[pu]\b|\/(?:p|rp|u)\b|<[A-Za-z!][^<>\n]*(?=\r?\n)|(?:name|key)\s*:|<(?:name|key|value)>|\\"/gi;
+
+/** UTF-16 by its BOM (LE or BE), or LE without one when ASCII text shows as x 00 x 00; else bytes as latin1. */
+function detectEncoding(head: Buffer): 'latin1' | 'utf16le' | 'utf16be' {
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf16be';
+  if (head.length >= 4 && head[0] !== 0 && head[1] === 0 && head[2] !== 0 && head[3] === 0) return 'utf16le';
+  return 'latin1';
+}
 
 const PEM_BEGIN = /-----BEGIN ([A-Z0-9 ]{1,64})-----/;
 const PEM_END = /-----END ([A-Z0-9 ]{1,64})-----/;
+
+/** Whether the text held so far ends inside a construct whose secret may be on the next line. */
+function isOpen(block: string): boolean {
+  const end = block.replace(/[\r\n]+$/, '');
+  const lastLt = end.lastIndexOf('<');
+  if (lastLt >= 0 && lastLt > end.lastIndexOf('>') && /^<[A-Za-z!]/.test(end.slice(lastLt, lastLt + 2))) return true; // <add key="X"⏎ value=...
+  const cdata = end.lastIndexOf('<![CDATA[');
+  if (cdata >= 0 && end.indexOf(']]>', cdata) < 0) return true;
+  const trimmed = end.trimEnd();
+  const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1).slice(-1024);
+  // <setting name="DbPassword" ...>⏎ <value>...</value>, <Password>⏎ x ⏎</Password>: a secret element still open
+  const tags = /<([A-Za-z_][\w:.-]{0,127})((?:\s[^<>]{0,4096})?)>/g;
+  for (let m = tags.exec(end); m; m = tags.exec(end)) {
+    if (m[2].endsWith('/')) continue;
+    const name = /\b(?:key|name)\s*=\s*(["'])(.{0,256}?)\1/i.exec(m[2])?.[2] ?? m[1].replace(/^.*:/, '');
+    if (isSecretName(name) && end.indexOf(`</${m[1]}`, m.index) < 0) return true;
+  }
+  const xmlName = /<(?:name|key)>([^<]{1,256})<\/(?:name|key)>\s*$/.exec(lastLine);
+  if (xmlName && isSecretName(xmlName[1])) return true;
+  // - name: DB_PASSWORD⏎  value: x   /   "password":⏎ "x"
+  const yaml = /^[ \t-]{0,64}(?:name|key)[ \t]{0,8}:[ \t]{0,8}["']?([\w.-]{1,128})["']?$/.exec(lastLine);
+  if (yaml && isSecretName(yaml[1])) return true;
+  const jsonKey = /"([^"]{1,256})"\s*:\s*$/.exec(lastLine);
+  return Boolean(jsonKey && isSecretName(jsonKey[1]));
+}
 
 export interface RedactorOptions {
   /** more secret shapes: every match is replaced whole (rule id `custom-<n>`); the g flag is added */
   extraPatterns?: RegExp[];
   /** applied after redaction to every line (consistent pseudonyms for hosts, IPs and users) */
   anonymizer?: { text(s: string): string };
+  /** applied after redaction, before the anonymizer (e.g. the collecting machine's paths → `<local>`) */
+  scrub?: (s: string) => string;
 }
 
 export interface Redactor {
@@ -154,32 +103,70 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     if (n > 0) into[rule] = (into[rule] ?? 0) + n;
   };
 
-  /** Rules on one line (no PEM handling). */
-  const redactLine = (line: string, local: RedactionCounts): string => {
-    let out = line;
+  /** Rules on a piece of text (one line, or a few held together; no PEM handling). */
+  const redactBlock = (block: string, local: RedactionCounts): string => {
+    let out = block;
     for (const rule of rules) {
       rule.re.lastIndex = 0;
       if (!rule.re.test(out)) continue;
       rule.re.lastIndex = 0;
       let n = 0;
-      out = out.replace(rule.re, (...args: unknown[]) => {
-        const groups = args.slice(0, -2).filter((a) => typeof a === 'string' || a === undefined) as string[];
-        const m = groups[0];
-        const r = rule.replace(m, ...groups.slice(1).map((g) => g ?? ''));
-        if (r !== m) n++;
-        return r;
-      });
+      const input = out;
+      let result = '';
+      let last = 0; // input before this offset is already in result
+      rule.re.lastIndex = 0;
+      for (let m = rule.re.exec(input); m; m = rule.re.exec(input)) {
+        const groups = Array.from(m, (g) => g ?? '');
+        const r = rule.replace(groups, { offset: m.index, input });
+        if (r === m[0]) {
+          // unchanged: look again inside it (after the name) when the rule says so
+          const step = rule.resume ? Math.max(1, Math.min(m[0].length, rule.resume(groups))) : Math.max(1, m[0].length);
+          rule.re.lastIndex = m.index + step;
+          continue;
+        }
+        n++;
+        result += input.slice(last, m.index) + r;
+        last = m.index + m[0].length;
+        rule.re.lastIndex = Math.max(last, m.index + 1);
+      }
+      out = n ? result + input.slice(last) : input;
       add(local, rule.id, n);
     }
+    if (opts.scrub) out = opts.scrub(out);
     return opts.anonymizer ? opts.anonymizer.text(out) : out;
   };
 
-  /** Line state machine shared by the stream and the whole-text API. */
+  /**
+   * Line state machine shared by the stream and the whole-text API: PEM blocks are dropped line by
+   * line; a line that ends inside a construct (an open tag, CDATA, `name:` awaiting `value:`) is held
+   * with the next ones, at most MAX_HOLD_LINES / MAX_HOLD_CHARS, so a secret on the next line is seen.
+   */
   class LineRedactor {
     inPem = false;
+    private held: string[] = [];
+    private heldChars = 0;
     constructor(readonly local: RedactionCounts) {}
-    /** One line without its terminator → its redacted form ('' when wholly inside a PEM block, with drop=true). */
-    line(text: string): { out: string; drop: boolean } {
+    get holding(): boolean {
+      return this.held.length > 0;
+    }
+    /** One line (without its terminator) and its terminator → the text to emit now ('' while held or dropped). */
+    feed(text: string, term: string): string {
+      const { out, drop } = this.pem(text);
+      if (drop) return '';
+      this.held.push(out + term);
+      this.heldChars += out.length + term.length;
+      if (term && this.held.length < MAX_HOLD_LINES && this.heldChars < MAX_HOLD_CHARS && isOpen(this.held.join(''))) return '';
+      return this.flush();
+    }
+    flush(): string {
+      if (!this.held.length) return '';
+      const block = this.held.join('');
+      this.held = [];
+      this.heldChars = 0;
+      return redactBlock(block, this.local);
+    }
+    /** PEM blocks out of one line; what remains is redacted later with the rules. */
+    private pem(text: string): { out: string; drop: boolean } {
       let rest = text;
       let prefix = '';
       if (this.inPem) {
@@ -194,7 +181,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
         const begin = PEM_BEGIN.exec(rest);
         if (!begin) break;
         add(this.local, 'pem-block', 1);
-        prefix += redactLine(rest.slice(0, begin.index), this.local) + `[REDACTED PEM ${begin[1]}]`;
+        prefix += rest.slice(0, begin.index) + `[REDACTED PEM ${begin[1]}]`;
         const after = rest.slice(begin.index + begin[0].length);
         const end = PEM_END.exec(after);
         if (!end) {
@@ -203,7 +190,7 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
         }
         rest = after.slice(end.index + end[0].length);
       }
-      return { out: prefix + redactLine(rest, this.local), drop: false };
+      return { out: prefix + rest, drop: false };
     }
   }
 
@@ -215,25 +202,45 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     redactText(text: string) {
       const local: RedactionCounts = {};
       const lr = new LineRedactor(local);
-      const out: string[] = [];
-      const lines = text.split('\n');
-      lines.forEach((raw, i) => {
+      let out = '';
+      let start = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', start);
+        if (nl === -1) break;
+        const raw = text.slice(start, nl);
         const cr = raw.endsWith('\r');
-        const { out: o, drop } = lr.line(cr ? raw.slice(0, -1) : raw);
-        const last = i === lines.length - 1;
-        if (drop) return;
-        out.push(o + (cr ? '\r' : '') + (last ? '' : '\n'));
-      });
+        out += lr.feed(cr ? raw.slice(0, -1) : raw, cr ? '\r\n' : '\n');
+        start = nl + 1;
+      }
+      if (start < text.length) out += lr.feed(text.slice(start), '');
+      out += lr.flush();
       commit(local);
-      return { text: out.join(''), counts: local };
+      return { text: out, counts: local };
     },
 
     chunker() {
       // Counts go straight to the totals, so that a stream cut short (cap, timeout) still reports them.
       const lr = new LineRedactor(totals);
       const fastPath = !opts.anonymizer && !opts.extraPatterns?.length;
-      let encoding: 'latin1' | 'utf16le' | undefined;
+      let encoding: 'latin1' | 'utf16le' | 'utf16be' | undefined;
       let decoder: StringDecoder | undefined;
+      let oddByte: Buffer | undefined; // UTF-16BE: a code unit split across chunks
+      const encode = (text: string): Buffer => {
+        if (encoding === 'utf16le') return Buffer.from(text, 'utf16le');
+        if (encoding === 'utf16be') return Buffer.from(text, 'utf16le').swap16();
+        return Buffer.from(text, 'latin1');
+      };
+      const decode = (buf: Buffer): string => {
+        if (!decoder) return buf.toString('latin1');
+        if (encoding !== 'utf16be') return decoder.write(buf);
+        let b = oddByte ? Buffer.concat([oddByte, buf]) : buf;
+        oddByte = undefined;
+        if (b.length % 2) {
+          oddByte = Buffer.from(b.subarray(b.length - 1));
+          b = b.subarray(0, b.length - 1);
+        }
+        return decoder.write(Buffer.from(b).swap16());
+      };
       let pending = '';
       let bomChecked = false;
       let head = Buffer.alloc(0);
@@ -244,11 +251,10 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
         const one = (from: number, nl: number) => {
           const raw = pending.slice(from, nl);
           const cr = raw.endsWith('\r');
-          const { out: o, drop } = lr.line(cr ? raw.slice(0, -1) : raw);
-          if (!drop) out += `${o}${cr ? '\r' : ''}\n`;
+          out += lr.feed(cr ? raw.slice(0, -1) : raw, cr ? '\r\n' : '\n');
         };
         for (;;) {
-          if (lr.inPem || !fastPath) {
+          if (lr.inPem || lr.holding || !fastPath) {
             const nl = pending.indexOf('\n', start);
             if (nl === -1) break;
             one(start, nl);
@@ -283,11 +289,11 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
             const sep = Math.max(window.lastIndexOf(' '), window.lastIndexOf(';'), window.lastIndexOf(','), window.lastIndexOf('>'), window.lastIndexOf('\t'));
             if (sep >= 0) cut = pending.length - window.length + sep + 1;
           }
-          const { out: o, drop } = lr.line(pending.slice(0, cut));
-          if (!drop) out += o;
+          out += lr.feed(pending.slice(0, cut), '');
           pending = pending.slice(cut);
         }
-        return out ? Buffer.from(out, encoding ?? 'latin1') : undefined;
+        if (final) out += lr.flush();
+        return out ? encode(out) : undefined;
       };
 
       return {
@@ -295,14 +301,14 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
           let buf = chunk;
           if (!bomChecked) {
             head = Buffer.concat([head, buf]);
-            if (head.length < 2) return undefined;
+            if (head.length < 4) return undefined;
             bomChecked = true;
-            encoding = head[0] === 0xff && head[1] === 0xfe ? 'utf16le' : 'latin1';
-            decoder = encoding === 'utf16le' ? new StringDecoder('utf16le') : undefined;
+            encoding = detectEncoding(head);
+            decoder = encoding === 'latin1' ? undefined : new StringDecoder('utf16le');
             buf = head;
             head = Buffer.alloc(0);
           }
-          pending += decoder ? decoder.write(buf) : buf.toString('latin1');
+          pending += decode(buf);
           return emitLines(false);
         },
         end(): Buffer | undefined {

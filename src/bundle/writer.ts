@@ -55,6 +55,8 @@ export interface BundleOptions {
   anonymizer?: Anonymizer;
   /** deflate level 0-9 (default 6) */
   level?: number;
+  /** applied to what the writer itself says about an entry (notes: error messages may name local paths) */
+  filterText?: (s: string) => string;
 }
 
 const FREE_SPACE_CHECK_EVERY = 8 * 1024 * 1024;
@@ -400,7 +402,7 @@ export class BundleWriter {
       ...(truncated ? { truncated: true } : { truncated: undefined }),
       ...(store ? { store: true } : { store: undefined }),
       ...(redactions && Object.keys(redactions).length ? { redactions } : { redactions: undefined }),
-      ...(notes.length ? { note: notes.join('; ') } : { note: undefined }),
+      ...(notes.length ? { note: this.opts.filterText ? this.opts.filterText(notes.join('; ')) : notes.join('; ') } : { note: undefined }),
     };
     for (const k of Object.keys(entry) as (keyof ManifestEntry)[]) if (entry[k] === undefined) delete entry[k];
     this.manifestEntries.push(entry);

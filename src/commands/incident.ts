@@ -13,6 +13,34 @@ import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
 import type { Io } from '../ui/io.js';
 import { registerServiceCommands } from './service.js';
 import { addSaveOptions, saveAnswersLater, saveResults, type SaveOptions } from './save-output.js';
+import { createOutgoing, writeAnonMap, type Outgoing } from '../bundle/outgoing.js';
+import type { Farm } from '../farm/load.js';
+
+/**
+ * Everything these commands print goes to SAP: through the redaction rules and the local-path
+ * filter, and with --anonymize one Anonymizer for the whole run (its mapping written privately).
+ */
+function outgoingFor(farm: Farm, opts: Record<string, unknown>, cwd: string, answers: IncidentAnswers): Outgoing {
+  return createOutgoing({ farm, cwd, anonymize: Boolean(opts.anonymize), keep: [answers.contactName, answers.contactPhone, answers.contactEmail] });
+}
+
+async function saveMapping(io: Io, out: Outgoing, opts: Record<string, unknown>, cwd: string, what: string): Promise<void> {
+  if (!out.anonymizer) return;
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  const file = resolve(cwd, typeof opts.anonMap === 'string' ? opts.anonMap : `clk-${what}-${stamp}.anon-map.json`);
+  try {
+    await writeAnonMap(file, out.anonymizer, what);
+  } catch (err) {
+    throw new UsageError(`--anon-map: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'name a new file with --anon-map (an existing one is never replaced)' });
+  }
+  io.info(`anonymised: the private mapping is in ${file} (keep it; do not send it)`);
+}
+
+function addAnonymizeOptions(cmd: Command): Command {
+  return cmd
+    .option('--anonymize', 'replace host names (with their domains), IPs and user names with tokens, one mapping for the run')
+    .option('--anon-map <file>', 'where to write the private mapping with --anonymize (default ./clk-incident-<command>-<UTC>.anon-map.json; an existing file is never replaced)');
+}
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -83,6 +111,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .addOption(new Option('--format <format>', 'output format (--json for JSON)').choices(['text', 'markdown']).default('text'));
   addAnswerOptions(prefill);
   addSaveOptions(prefill);
+  addAnonymizeOptions(prefill);
   examples(
     prefill.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
@@ -133,8 +162,13 @@ export function registerIncidentCommands(program: Command, app: App): void {
           result = withAnswers(result, answers);
         }
       }
-      if (app.globals(cmd).json) io.json(result);
-      else io.out(opts.format === 'markdown' ? renderIncidentMarkdown(result) : renderIncidentText(result));
+      // Filtered before rendering, so that padding and tables are computed on what is shown.
+      const outgoing = outgoingFor(farm, opts, app.cwd, answers);
+      outgoing.users(result.affectedUsers.users);
+      const shown = outgoing.value(result);
+      if (app.globals(cmd).json) io.json(shown);
+      else io.out(outgoing.text(opts.format === 'markdown' ? renderIncidentMarkdown(shown) : renderIncidentText(shown)));
+      await saveMapping(io, outgoing, opts, app.cwd, 'incident-prefill');
       if (result.priority.veryHighNeeds.length) io.info(`Very High not taken: needs ${result.priority.veryHighNeeds.join('; ')}`);
       if (result.missing.length) throw new MissingAnswersError(result.missing.map((m) => ({ flag: m.flag, prompt: m.prompt })));
       if (result.servers.some((s) => !s.reachable)) app.report(ExitCode.partial);
@@ -159,6 +193,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .option('--availability <text>', 'when the contact can be reached, e.g. "24x7" or "08:00-18:00 CET"');
   addAnswerOptions(speedup, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
   addSaveOptions(speedup);
+  addAnonymizeOptions(speedup);
   examples(
     speedup.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
@@ -175,8 +210,11 @@ export function registerIncidentCommands(program: Command, app: App): void {
         answers,
         availability: opts.availability as string | undefined,
       });
-      if (app.globals(cmd).json) io.json(r);
-      else io.out(r.text);
+      const outgoing = outgoingFor(farm, opts, app.cwd, answers);
+      const shown = outgoing.value(r);
+      if (app.globals(cmd).json) io.json(shown);
+      else io.out(shown.text);
+      await saveMapping(io, outgoing, opts, app.cwd, 'incident-speedup');
     }),
     [
       'clk-support incident speedup --incident 123456/2025 --request priority --current-priority medium --new-priority high --answers impact.json',
@@ -193,6 +231,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
     .option('--availability <text>', 'when the contact can be reached, e.g. "24x7"');
   addAnswerOptions(escalate, (q) => q.id !== 'shortDescription' && q.id !== 'steps');
   addSaveOptions(escalate);
+  addAnonymizeOptions(escalate);
   examples(
     escalate.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
@@ -208,8 +247,11 @@ export function registerIncidentCommands(program: Command, app: App): void {
         availability: opts.availability as string | undefined,
         reason: opts.reason as string | undefined,
       });
-      if (app.globals(cmd).json) io.json(r);
-      else io.out(r.text);
+      const outgoing = outgoingFor(farm, opts, app.cwd, answers);
+      const shown = outgoing.value(r);
+      if (app.globals(cmd).json) io.json(shown);
+      else io.out(shown.text);
+      await saveMapping(io, outgoing, opts, app.cwd, 'incident-escalate');
       io.info(`Escalations are for critical business situations at ${PRIORITY_LABEL.high} or ${PRIORITY_LABEL['very-high']}; the CIC numbers are in SAP Note 560499.`);
     }),
     [

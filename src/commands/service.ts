@@ -4,6 +4,7 @@ import { saveResults, type SaveOptions } from './save-output.js';
 import { MissingInputError } from '../errors.js';
 import { parseTime } from '../logs/window.js';
 import { buildServiceRequest, SUPPORT_LEVELS, type SupportLevel } from '../incident/service-request.js';
+import { createOutgoing } from '../bundle/outgoing.js';
 
 export function registerServiceCommands(program: Command, app: App): void {
   const service = examples(program.command('service').description('SAP remote services'), ['clk-support service request --type "GoingLive Check" --date 2027-03-01 --go-live 2027-04-01']);
@@ -56,8 +57,10 @@ export function registerServiceCommands(program: Command, app: App): void {
           today,
         });
         for (const w of r.warnings) io.warn(w);
-        if (app.globals(cmd).json) io.json(r);
-        else io.out(r.text);
+        // It goes to SAP: secrets and this machine's paths never in it; the contact stays as given.
+        const shown = createOutgoing({ farm, cwd: app.cwd, keep: [r.contact?.name, r.contact?.phone, r.contact?.email] }).value(r);
+        if (app.globals(cmd).json) io.json(shown);
+        else io.out(shown.text);
       }),
     [
       'clk-support service request --type "GoingLive Check" --date 2026-03-02 --go-live 2026-04-01 --support-level enterprise --contact-name "A. Admin" --contact-phone "+49 30 1234567" --contact-email admin@contoso.example',

@@ -69,3 +69,50 @@ describe('Anonymizer', () => {
     expect(text).toContain('[REDACTED]');
   });
 });
+
+describe('Anonymizer: domains, URL users, UNC hosts', () => {
+  it('replaces FQDNs with a host token and a domain token, wherever the domain shows', () => {
+    const a = new Anonymizer('s').addHost('APP01');
+    const out = a.text('to app01.corp.example and sched01.corp.example; zone corp.example; unknown erp.contoso.local:8080');
+    for (const real of ['app01', 'sched01', 'corp.example', 'contoso', 'erp']) expect(out.toLowerCase()).not.toContain(real);
+    expect(out).toMatch(/host-[0-9a-f]{6}\.domain-[0-9a-f]{6}/);
+  });
+
+  it('leaves .NET namespaces, file names and public service domains alone', () => {
+    const keep = 'System.Net.WebException in W6Server.exe reading W6.config via schemas.microsoft.com';
+    expect(new Anonymizer('s').text(keep)).toBe(keep);
+  });
+
+  it('replaces the user of URL userinfo, UNC hosts, command-line and quoted users', () => {
+    const a = new Anonymizer('s');
+    const out = a.text("https://svc_clk:[REDACTED]@erp.corp.example/x \\\\fs01\\clk$\\x sqlcmd -U w6admin for user 'bob'");
+    for (const real of ['svc_clk', 'fs01', 'w6admin', "'bob'", 'erp.corp']) expect(out).not.toContain(real);
+    expect(out).toContain(':[REDACTED]@');
+  });
+});
+
+describe('the outgoing filter (incident texts, reasons, notes)', () => {
+  it('shows the collecting machine\'s paths relative to the farm file or as <local>, never absolute', async () => {
+    const { localPathScrubber } = await import('../../src/bundle/outgoing.js');
+    const { homedir, tmpdir } = await import('node:os');
+    const scrub = localPathScrubber({ farmFile: '/srv/clk/farm/clk-farm.json', cwd: '/srv/clk/work' });
+    expect(scrub('share root /srv/clk/farm/servers/web01/c$ does not exist')).toBe('share root servers/web01/c$ does not exist');
+    expect(scrub('written to /srv/clk/work/out/FSP_1.zip')).toBe('written to <local>/out/FSP_1.zip');
+    expect(scrub(`temp ${tmpdir()}/clk-collect-1/x`)).toBe('temp <local>/clk-collect-1/x');
+    if (homedir().length > 4) expect(scrub(`${homedir()}/.ssh/id_ed25519`)).toBe('<local>/.ssh/id_ed25519');
+    // a longer name that only starts like a root is not that root; server paths stay
+    expect(scrub('/srv/clk/farmer/x and C:\\ClickSoftware\\Logs')).toBe('/srv/clk/farmer/x and C:\\ClickSoftware\\Logs');
+  });
+
+  it('redacts, scrubs and anonymises every string of a value, keeping the contact as given', async () => {
+    const { createOutgoing } = await import('../../src/bundle/outgoing.js');
+    const farm = { file: '/srv/clk/farm/clk-farm.json', servers: [{ name: 'APP01', transport: { type: 'ssh', host: 'app01.corp.example', user: 'clkadmin' } }] };
+    const o = createOutgoing({ farm, anonymize: true, keep: ['A. Admin', 'admin@contoso.example'] });
+    o.users(['jdoe']);
+    const v = o.value({ detail: 'APP01 Password=x1 by jdoe via clkadmin@app01.corp.example', file: '/srv/clk/farm/clk-farm.json', contact: 'A. Admin, admin@contoso.example', users: ['jdoe'] });
+    expect(JSON.stringify(v)).not.toMatch(/APP01|x1|jdoe|clkadmin|corp\.example|\/srv\/clk/i);
+    expect(v.contact).toBe('A. Admin, admin@contoso.example');
+    expect(v.users[0]).toMatch(/^user-[0-9a-f]{6}$/);
+    expect(v.file).toBe('clk-farm.json');
+  });
+});

@@ -39,7 +39,7 @@ describe('collect → bundle verify / inspect on the demo farm', () => {
     expect(r.stdout).toMatch(/every sha256 and size matches the manifest/);
   });
 
-  it('holds all three log kinds from every reachable server, and records the unreachable one', async () => {
+  it('holds Tracer and perfmon CSV from every reachable server, leaves binary logs out under --anonymize (and says so), and records the unreachable one', async () => {
     const j = JSON.parse((await runCli(['--json', 'bundle', 'inspect', bundle])).stdout);
     // --anonymize: server names are tokens inside; the private mapping beside the bundle says which
     const mapFile = (await readdir(out)).find((n) => n.endsWith('.anon-map.json'))!;
@@ -48,8 +48,10 @@ describe('collect → bundle verify / inspect on the demo farm', () => {
     for (const server of ['APP01', 'SCHED01', 'INT01']) {
       const mine = j.files.filter((f: { server?: string }) => f.server === server || f.server === token(server));
       expect(mine.length, `${server} (${token(server)})`).toBeGreaterThan(0);
-      expect(mine.some((f: { path: string }) => f.path.endsWith('.evtx')), `${server} event logs`).toBe(true);
-      expect(mine.some((f: { path: string }) => /\.(blg|csv)$/.test(f.path)), `${server} perfmon`).toBe(true);
+      // .evtx and .blg cannot be rewritten, so an anonymised bundle leaves them out
+      expect(mine.some((f: { path: string }) => /\.(evtx|blg)$/.test(f.path)), `${server} binary logs`).toBe(false);
+      expect(j.collectors.some((c: { server?: string; collector: string; reason?: string }) => c.server === token(server) && c.collector === 'anonymize' && /binary log/.test(c.reason ?? '')), `${server} left-out note`).toBe(true);
+      expect(mine.some((f: { path: string }) => /\.csv$/.test(f.path)), `${server} perfmon`).toBe(true);
       expect(mine.some((f: { path: string }) => f.path.includes('/tracer/')), `${server} Tracer`).toBe(true);
     }
     expect(j.collectors.some((c: { server?: string; status: string }) => (c.server === 'WEB01' || c.server === token('WEB01')) && c.status !== 'ok')).toBe(true);

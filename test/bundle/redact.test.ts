@@ -35,15 +35,15 @@ const SHAPES: { name: string; input: string; secret: string; keep?: string[]; ru
   { name: 'Authorization Bearer header', input: 'GET /api HTTP/1.1 Authorization: Bearer eyJraWQiOiJhYmMiLCJhbGciOiJSUzI1NiJ9.payload.sig', secret: 'eyJraWQiOiJhYmMiLCJhbGciOiJSUzI1NiJ9', rule: 'authorization-header' },
   { name: 'Authorization Basic header', input: 'Authorization: Basic c3ZjOnBhc3N3b3Jk', secret: 'c3ZjOnBhc3N3b3Jk', rule: 'authorization-header' },
   { name: 'bare bearer token in a log line', input: 'sending token Bearer AbCdEf0123456789xyz to ERP', secret: 'AbCdEf0123456789xyz', rule: 'bearer-token' },
-  { name: 'live API token', input: 'using key tok_live_4f9a8b7c6d5e4f3a2b1c for ERP', secret: 'tok_live_4f9a8b7c6d5e4f3a2b1c', rule: 'api-token' },
-  { name: 'GitHub token', input: 'GH=ghp_abcdefghijklmnopqrstuvwxyz0123456789', secret: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', rule: 'api-token' },
+  { name: 'live API token', input: 'using key tok_live_4f9a8b7c6d5e4f3a2b1c for ERP', secret: 'tok_live_4f9a8b7c6d5e4f3a2b1c', rule: 'known-token' },
+  { name: 'GitHub token', input: 'GH=ghp_abcdefghijklmnopqrstuvwxyz0123456789', secret: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', rule: 'known-token' },
   { name: 'AWS access key id', input: 'aws key AKIAIOSFODNN7EXAMPLE used', secret: 'AKIAIOSFODNN7EXAMPLE', rule: 'aws-access-key' },
-  { name: 'AWS secret access key', input: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', rule: 'key-value-secret' },
+  { name: 'AWS secret access key', input: 'aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', rule: 'assignment-line' },
   { name: 'JWT anywhere', input: 'session=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', secret: 'dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', rule: 'jwt' },
   { name: 'credentials in a URL', input: 'from https://svc_clk:Integr8-Pa55@erp.corp.example/api/v2', secret: 'Integr8-Pa55', keep: ['https://svc_clk:', '@erp.corp.example/api/v2'], rule: 'url-credentials' },
   { name: 'credentials in an ftp URL', input: 'ftp://backup:B4ckup!@files.corp.example/x', secret: 'B4ckup!', rule: 'url-credentials' },
   { name: 'password=... in a text log', input: '2025-06-03 10:12:00 WARN login failed password=Hunter22 user=bob', secret: 'Hunter22', keep: ['user=bob'], rule: 'connection-string' },
-  { name: 'Password: ... in a text log', input: 'Password: Sp4ce-After-Colon', secret: 'Sp4ce-After-Colon', rule: 'key-value-secret' },
+  { name: 'Password: ... in a text log', input: 'Password: Sp4ce-After-Colon', secret: 'Sp4ce-After-Colon', rule: 'assignment-line' },
   { name: 'query string access_token', input: 'GET /cb?code=1&access_token=qwertyuiop123&state=x', secret: 'qwertyuiop123', keep: ['state=x', 'code=1'], rule: 'key-value-secret' },
   { name: 'DER key without PEM header', input: 'key=MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7', secret: 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC', rule: 'private-key-base64' },
 ];
@@ -98,7 +98,7 @@ describe('redactText: secret shapes', () => {
     const r = createRedactor();
     r.redactText('password: a1\n');
     r.redactText('password: b2\npassword: c3\n');
-    expect(r.counts()).toEqual({ 'key-value-secret': 3 });
+    expect(r.counts()).toEqual({ 'assignment-line': 3 });
   });
 });
 
