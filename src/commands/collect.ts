@@ -69,7 +69,7 @@ export function registerCollectCommand(program: Command, app: App): void {
         const json = app.globals(cmd).json;
         if (opts.list) {
           if (json) io.json({ schema: 'clk-support/collectors/v1', collectors: COLLECTORS.map((c) => ({ id: c.id, description: c.description })) });
-          else io.out(renderTable(COLLECTORS, [{ header: 'ID', value: (c) => c.id }, { header: 'WHAT IT COLLECTS', value: (c) => c.description }]));
+          else io.table(COLLECTORS, [{ header: 'ID', value: (c) => c.id }, { header: 'WHAT IT COLLECTS', value: (c) => c.description, free: true }]);
           return;
         }
         selectCollectors(opts.only, opts.skip); // bad ids fail before any server is contacted
@@ -173,15 +173,13 @@ function renderSummary(io: Io, r: CollectResult): void {
 
 function renderPlan(io: Io, r: CollectResult): void {
   const plan = r.plan ?? [];
-  io.out(
-    renderTable(plan, [
-      { header: 'SERVER', value: (p) => p.server },
-      { header: 'COLLECTOR', value: (p) => p.collector },
-      { header: 'SOURCE', value: (p) => p.sourcePath },
-      { header: 'UP TO', value: (p) => (p.skip ? '' : formatBytes(p.estimatedBytes)), align: 'right' },
-      { header: 'NOTE', value: (p) => (p.skip ? `skip: ${p.skip}` : p.note ?? '') },
-    ]),
-  );
+  io.table(plan, [
+    { header: 'SERVER', value: (p) => p.server },
+    { header: 'COLLECTOR', value: (p) => p.collector },
+    { header: 'SOURCE', value: (p) => p.sourcePath, free: true },
+    { header: 'UP TO', value: (p) => (p.skip ? '' : formatBytes(p.estimatedBytes)), align: 'right' },
+    { header: 'NOTE', value: (p) => (p.skip ? `skip: ${p.skip}` : p.note ?? ''), free: true },
+  ]);
   for (const s of r.servers.filter((x) => !x.reachable)) io.warn(`${s.name} unreachable: ${s.reason}`);
   io.info(`dry run: ${r.totals.files} files, at most ${formatBytes(r.totals.estimatedBytes)} before compression (text logs shrink to their lines in the window); nothing written`);
 }

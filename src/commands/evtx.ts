@@ -88,7 +88,15 @@ class BatchedWriter {
     const text = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    if (this.out.write(text)) return;
+    // A closed pipe never drains: 'close' or 'error' (src/cli.ts then aborts the run) ends the wait too.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      this.out.once('drain', done).once('close', done).once('error', done);
+    });
   }
 }
 
