@@ -104,8 +104,8 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
 /** Lets the last writes complete or fail, so a closed pipe is known before the exit code is. */
 async function settled(stream: NodeJS.WritableStream): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
-  const w = stream as NodeJS.WritableStream & { writableLength?: number; destroyed?: boolean };
-  if (!w.writableLength || w.destroyed) return;
+  const w = stream as NodeJS.WritableStream & { writableNeedDrain?: boolean; destroyed?: boolean };
+  if (!w.writableNeedDrain || w.destroyed) return;
   await new Promise<void>((resolve) => {
     const done = () => {
       w.off('drain', done).off('error', done).off('close', done);

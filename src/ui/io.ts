@@ -73,7 +73,8 @@ export class Io {
     this.colorStderr = colorFor(this.stderr, this.env, opts.color);
     // One palette for callers; out() and the stderr writers drop the codes a stream must not get.
     this.c = new Chalk({ level: this.colorStdout || this.colorStderr ? 1 : 0 });
-    this.animate = this.colorStderr && isTty(this.stderr) && !this.env.CI;
+    // A pty without a size (docker -t, script < /dev/null) reports 0 columns: a spinner would redraw forever.
+    this.animate = this.colorStderr && isTty(this.stderr) && !this.env.CI && (this.stderr as { columns?: number }).columns !== 0;
   }
 
   private forStdout(text: string): string {
