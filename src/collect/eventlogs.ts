@@ -11,7 +11,7 @@ import { joinServerPath } from '../farm/paths.js';
 import { TransportError } from '../farm/transports/transport.js';
 import { resolveLocalPath } from '../farm/load.js';
 import { commandLineOf, uncHost, wevtutilExportCommand } from '../logs/windows-commands.js';
-import { inWindow, type TimeWindow } from '../logs/window.js';
+import { evtxSubMillisecond, inWindowLazy, type TimeWindow } from '../logs/window.js';
 import { EntrySourceError } from '../bundle/errors.js';
 import {
   emptyOutcome,
@@ -49,8 +49,9 @@ export async function evtxOverlapsWindow(source: AsyncIterable<Buffer> | string,
   try {
     for await (const r of it) {
       recordsRead++;
-      const t = r.system.timeCreated?.getTime() ?? r.writtenTime.getTime();
-      if (Number.isFinite(t) && inWindow(window, t)) return { overlaps: true, recordsRead, warnings };
+      const created = r.system.timeCreated?.getTime();
+      const t = created ?? r.writtenTime.getTime();
+      if (Number.isFinite(t) && inWindowLazy(window, t, () => (created === undefined ? 0 : evtxSubMillisecond(r)))) return { overlaps: true, recordsRead, warnings };
     }
   } finally {
     await it.return?.(undefined);

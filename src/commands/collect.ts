@@ -5,18 +5,15 @@ import { ExitCode, UsageError } from '../errors.js';
 import { createRequire } from 'node:module';
 import { collect, parseSize, type CollectResult } from '../collect/run.js';
 import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
-import { parseDuration, resolveWindow, describeWindow } from '../logs/window.js';
+import { parseDuration } from '../logs/window.js';
+import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { renderTable } from '../ui/table.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { ProgressTask } from '../ui/io.js';
 import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
 
-interface CollectFlags {
-  from?: string;
-  to?: string;
-  around?: string;
-  span?: string;
+interface CollectFlags extends WindowFlags {
   server?: string[];
   only?: string[];
   skip?: string[];
@@ -44,13 +41,12 @@ function sizeFlag(flag: string, text: string): number {
 
 export function registerCollectCommand(program: Command, app: App): void {
   examples(
-    program
-      .command('collect')
-      .description('the incident bundle SAP asks for (event logs, perfmon, Tracer logs, config, server facts) from every server, as one redacted zip')
-      .option('--from <time>', 'window start (ISO 8601, "now", or relative such as -6h)')
-      .option('--to <time>', 'window end (default: now)')
-      .option('--around <time>', 'window centred on this time (with --span, default 2h)')
-      .option('--span <duration>', 'window length, e.g. 2h, 90m (default: 24h back from --to, or 2h with --around)')
+    addWindowOptions(
+      program
+        .command('collect')
+        .description('the incident bundle SAP asks for (event logs, perfmon, Tracer logs, config, server facts) from every server, as one redacted zip'),
+      { to: 'now', span: 'default: 24h back from --to, forward from --from, or 2h with --around' },
+    )
       .option('-s, --server <name...>', 'only these servers')
       .option('--only <ids>', `only these collectors (comma-separated: ${COLLECTORS.map((c) => c.id).join(', ')})`, commaList)
       .option('--skip <ids>', 'leave these collectors out (comma-separated)', commaList)
@@ -73,16 +69,17 @@ export function registerCollectCommand(program: Command, app: App): void {
           return;
         }
         selectCollectors(opts.only, opts.skip); // bad ids fail before any server is contacted
-        const window = resolveWindow({ from: opts.from, to: opts.to, around: opts.around, span: opts.span });
+        if (opts.tz !== undefined) zoneFor(opts); // a bad --tz fails before the farm is read
         const maxFileBytes = sizeFlag('--max-file-size', opts.maxFileSize);
         const maxBundleBytes = sizeFlag('--max-bundle-size', opts.maxBundleSize);
         const minFreeBytes = opts.minFree.trim() === '0' ? 0 : sizeFlag('--min-free', opts.minFree);
         const collectorTimeoutMs = parseDuration(opts.timeoutPerCollector, '--timeout-per-collector');
         const serverTimeoutMs = parseDuration(opts.timeoutPerServer, '--timeout-per-server');
         const farm = await app.farm(cmd);
+        const window = windowFromFlags(opts, zoneFor(opts, farm));
         const outDir = resolve(app.cwd, opts.out ?? '.');
 
-        io.info(`${opts.dryRun ? 'Planning' : 'Collecting'} ${describeWindow(window)} from ${farm.farm.name}`);
+        io.info(`${opts.dryRun ? 'Planning' : 'Collecting'} from ${farm.farm.name}: ${windowNotice(window)}`);
         const spinner = io.spinner('Probing servers');
         const progress = io.progress();
         const tasks = new Map<string, ProgressTask>();
@@ -121,7 +118,7 @@ export function registerCollectCommand(program: Command, app: App): void {
           spinner.stop();
           progress.stop();
         }
-        if (json) io.json(result);
+        if (json) io.json({ ...result, window: windowJson(window) });
         else if (result.dryRun) renderPlan(io, result);
         else renderSummary(io, result);
         if (result.partial) app.report(ExitCode.partial);

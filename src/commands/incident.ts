@@ -4,7 +4,8 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectServers } from '../farm/load.js';
-import { parseTime, resolveWindow } from '../logs/window.js';
+import { parseTime } from '../logs/window.js';
+import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
 import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
 import { PRIORITY_LABEL } from '../incident/priority.js';
@@ -65,13 +66,10 @@ export function registerIncidentCommands(program: Command, app: App): void {
   registerServiceCommands(program, app);
   const incident = program.command('incident').description('SAP incidents: prefill the form from the farm and its logs, speed-up and escalation texts');
 
-  const prefill = incident
-    .command('prefill')
-    .description('fill in everything the farm and its logs can tell for an SAP incident; ask only for the rest')
-    .option('--from <time>', 'start of the incident window (ISO 8601, "now" or -2h)')
-    .option('--to <time>', 'end of the incident window (default now)')
-    .option('--around <time>', 'centre of the window (with --span)')
-    .option('--span <duration>', 'window length (default 24h, or 2h with --around)')
+  const prefill = addWindowOptions(
+    incident.command('prefill').description('fill in everything the farm and its logs can tell for an SAP incident; ask only for the rest'),
+    { to: 'now', span: 'default: 24h back from --to, forward from --from, or 2h with --around' },
+  )
     .option('-s, --server <name...>', 'only these servers')
     .addOption(new Option('--topic <topic>', 'technical (XX-PART-CLK) or license (XX-PART-CLK-LKY); auto decides from the errors').choices(['auto', 'technical', 'license']).default('auto'))
     .option('--bundle <zip>', 'the bundle from collect, listed as the attachment')
@@ -84,8 +82,11 @@ export function registerIncidentCommands(program: Command, app: App): void {
   examples(
     prefill.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
+      if (opts.tz !== undefined) zoneFor(opts as WindowFlags); // a bad --tz fails before the farm is read
       const farm = await app.farm(cmd);
-      const window = resolveWindow({ from: opts.from as string, to: opts.to as string, around: opts.around as string, span: opts.span as string });
+      const zone = zoneFor(opts as WindowFlags, farm);
+      const window = windowFromFlags(opts as WindowFlags, zone);
+      if (!app.globals(cmd).json) io.info(windowNotice(window));
       const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
       let answers = await loadAnswers(opts, app.cwd);
       const spinner = io.spinner(`Reading ${servers.length} server(s) of ${farm.farm.name}`);
@@ -97,7 +98,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
           topic: opts.topic as Topic,
           answers,
           bundlePath: opts.bundle as string | undefined,
-          changesSince: opts.changesSince ? parseTime(opts.changesSince as string, '--changes-since') : undefined,
+          changesSince: opts.changesSince ? parseTime(opts.changesSince as string, '--changes-since', undefined, zone) : undefined,
           errorTokens: opts.errorToken as string[] | undefined,
           userPatterns: opts.userPattern as string[] | undefined,
           signal: app.signal,
@@ -129,7 +130,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
           result = withAnswers(result, answers);
         }
       }
-      if (app.globals(cmd).json) io.json(result);
+      if (app.globals(cmd).json) io.json({ ...result, window: windowJson(window) });
       else io.out(opts.format === 'markdown' ? renderIncidentMarkdown(result) : renderIncidentText(result));
       if (result.priority.veryHighNeeds.length) io.info(`Very High not taken: needs ${result.priority.veryHighNeeds.join('; ')}`);
       if (result.missing.length) throw new MissingAnswersError(result.missing.map((m) => ({ flag: m.flag, prompt: m.prompt })));
