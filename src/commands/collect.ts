@@ -3,9 +3,9 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createRequire } from 'node:module';
-import { collect, parseSize, type CollectResult } from '../collect/run.js';
+import { collect, LOG_COLLECTORS, parseSize, type CollectResult } from '../collect/run.js';
 import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
-import { parseDuration } from '../logs/window.js';
+import { describeWindow, parseDuration, type TimeWindow } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { renderTable } from '../ui/table.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -121,6 +121,7 @@ export function registerCollectCommand(program: Command, app: App): void {
         if (json) io.json({ ...result, window: windowJson(window) });
         else if (result.dryRun) renderPlan(io, result);
         else renderSummary(io, result);
+        if (result.noLogData) warnNoLogData(io, result, window);
         if (result.partial) app.report(ExitCode.partial);
       }),
     [
@@ -166,6 +167,20 @@ function renderSummary(io: Io, r: CollectResult): void {
   else io.success(line);
   if (b.mappingPath) io.info(`anonymization mapping (private, do not send): ${b.mappingPath}`);
   io.out(b.path);
+}
+
+/** Nothing in the window: say so, what each source holds, and the usual cause (the zone). */
+function warnNoLogData(io: Io, r: CollectResult, w: TimeWindow): void {
+  io.warn(`no log data in the window ${describeWindow(w)}: no event log record and no Tracer line falls inside it; the bundle holds configuration and server facts only`);
+  io.warn(
+    w.assumedZone
+      ? `was the zone right? times without a zone were read as ${w.assumedZone}: give --tz (e.g. --tz Europe/Berlin) or the farm's settings.timeZone, or write the time with Z or an offset`
+      : 'was the window right? compare it with the times each source holds:',
+  );
+  const rows = r.files.filter((f) => LOG_COLLECTORS.has(f.collector));
+  for (const f of rows.slice(0, 20)) io.warn(`  ${f.server} ${f.collector} ${f.path}: ${f.reason}`);
+  if (rows.length > 20) io.warn(`  ... ${rows.length - 20} more (--json lists all)`);
+  if (rows.length === 0) io.warn('  no event log or Tracer file was found on any server: check logs.eventLogDir and logs.tracerGlobs in the farm file');
 }
 
 function renderPlan(io: Io, r: CollectResult): void {

@@ -225,6 +225,12 @@ export function evtxSubMillisecond(record: { xml(): string }): number {
   return m ? subMillisecond(m[1]) : 0;
 }
 
+/** " (times seen: oldest .. newest)" for a source with no data in the window: shows how far off the window is. */
+export function describeSeen(oldestMs: number | undefined, newestMs: number | undefined): string {
+  if (oldestMs === undefined || newestMs === undefined || !Number.isFinite(oldestMs) || !Number.isFinite(newestMs)) return '';
+  return `; times seen ${new Date(oldestMs).toISOString()} .. ${new Date(newestMs).toISOString()}`;
+}
+
 /** A bound as ISO 8601 UTC, with 7 fraction digits when it has sub-millisecond precision. */
 export function describeBound(d: Date, sub?: number): string {
   const iso = d.toISOString();
