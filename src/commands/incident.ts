@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectServers } from '../farm/load.js';
-import { parseTime } from '../logs/window.js';
+import { describeWindow, parseTime } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
 import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
@@ -111,6 +111,12 @@ export function registerIncidentCommands(program: Command, app: App): void {
       spinner.succeed(
         `${result.affectedUsers.total} user(s) affected, first error ${result.firstOccurrence ? result.firstOccurrence.time : 'none'}, ${result.changes.events.length + result.changes.files.length} change(s)`,
       );
+      // Nothing found is a finding (the form says "no errors"), not a failure: warn about the window, exit unchanged.
+      if (!result.firstOccurrence && result.servers.some((s) => s.reachable))
+        result.warnings.push(
+          `no error found in the window ${describeWindow(window)} on any reachable server: if the incident happened then, check the window` +
+            (window.assumedZone ? ` (times without a zone were read as ${window.assumedZone}: use --tz or the farm's settings.timeZone)` : ''),
+        );
       for (const w of result.warnings) io.warn(w);
       if (result.versions.mismatch) io.warn(`servers on different builds: ${Object.entries(result.versions.byVersion).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
 
