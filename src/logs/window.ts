@@ -72,7 +72,9 @@ export function parseZone(text: string, flag = '--tz'): string {
   const fixed = fixedOffset(t);
   if (fixed !== undefined) return fixed === 0 && /^(?:Z|UTC|GMT|Etc\/UTC)$/i.test(t) ? 'UTC' : formatOffset(fixed);
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: t }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: t }).resolvedOptions().timeZone;
+    // ICU may answer a legacy alias (Asia/Kolkata -> Asia/Calcutta): keep the user's name, fixing only its case.
+    return resolved.toLowerCase() === t.toLowerCase() ? resolved : t;
   } catch {
     throw new UsageError(`${flag}: "${text}" is not a time zone`, { hint: 'use an IANA name such as Europe/Berlin or America/New_York, UTC, or an offset such as +02:00' });
   }
@@ -169,8 +171,9 @@ export function resolveWindow(opts: WindowOptions, now: Date = new Date()): Time
     from = opts.from ? read(opts.from, '--from') : { ...to, ms: to.ms - span };
   }
   const w = windowOf(from, to);
-  if (compareInstant(from, to) >= 0)
-    throw new UsageError(`the window is empty: --from ${describeBound(w.from, w.fromSub)} is not before --to ${describeBound(w.to, w.toSub)}`);
+  // Both ends are inclusive, so --from equal to --to is one instant (an .evtx record's exact time).
+  if (compareInstant(from, to) > 0)
+    throw new UsageError(`the window is empty: --from ${describeBound(w.from, w.fromSub)} is after --to ${describeBound(w.to, w.toSub)}`);
   return w;
 }
 
