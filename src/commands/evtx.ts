@@ -6,7 +6,7 @@ import { examples, type App } from '../app.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../ui/io.js';
 import { renderTable } from '../ui/table.js';
-import { describeBound, evtxSubMillisecond, inWindowLazy, parseInstant, type TimeWindow } from '../logs/window.js';
+import { describeBound, evtxSubMillisecond, inWindowLazy, parseInstant, type Instant, type TimeWindow } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine, type EvtxRecord, type EvtxStats, type EvtxWarning } from '../logs/evtx/index.js';
 
@@ -33,10 +33,10 @@ function dumpWindow(opts: DumpOptions, zone: string): TimeWindow | undefined {
     return undefined;
   }
   if (opts.around || opts.span || (opts.from && opts.to)) return windowFromFlags(opts, zone);
-  const from = opts.from ? parseInstant(opts.from, '--from', { zone }) : { ms: -OPEN_END, sub: 0 };
-  const to = opts.to ? parseInstant(opts.to, '--to', { zone }) : { ms: OPEN_END, sub: 0 };
+  const from: Instant = opts.from ? parseInstant(opts.from, '--from', { zone }) : { ms: -OPEN_END, sub: 0 };
+  const to: Instant = opts.to ? parseInstant(opts.to, '--to', { zone }) : { ms: OPEN_END, sub: 0 };
   const w: TimeWindow = { from: new Date(from.ms), to: new Date(to.ms), fromSub: from.sub, toSub: to.sub };
-  const assumed = (from as { assumedZone?: string }).assumedZone ?? (to as { assumedZone?: string }).assumedZone;
+  const assumed = from.assumedZone ?? to.assumedZone;
   if (assumed) w.assumedZone = assumed;
   return w;
 }

@@ -39,7 +39,6 @@ export function colorFor(stream: unknown, env: NodeJS.ProcessEnv, flag?: boolean
     if (force === '0' || force.toLowerCase() === 'false') return false;
     if (/^(?:[123]|true|)$/i.test(force)) return true;
   }
-  if (flag === true) return true;
   if (env.TERM === 'dumb' || !isTty(stream)) return false;
   return (env.CI ?? '') === '';
 }
