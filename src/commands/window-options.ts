@@ -24,7 +24,7 @@ export function addWindowOptions(cmd: Command, defaults: { to: string; span: str
     .option('--around <time>', 'window centred on this time (with --span, default 2h)')
     .option('--span <duration>', `window length, e.g. 2h, 90m (${defaults.span})`)
     .option('--tz <zone>', `zone of times typed without one: IANA name (Europe/Berlin), UTC or +02:00 (default: the farm's settings.timeZone, else ${DEFAULT_ZONE})`)
-    .addHelpText('after', `\n${ZONE_RULE}\n`);
+    .addHelpText('after', `\n${ZONE_RULE}`);
 }
 
 /** --tz, else the farm's settings.timeZone, else UTC. */
