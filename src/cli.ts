@@ -71,6 +71,7 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  const outputClosed = watchOutput(streams, controller);
   const app = new App(streams, controller.signal);
   try {
     const program = buildProgram(app);
@@ -84,10 +85,13 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
       return ExitCode.usage;
     }
     await program.parseAsync(argv, { from: 'user' });
+    await settled(streams.stdout ?? process.stdout);
+    if (outputClosed()) return ExitCode.ok;
     if (controller.signal.aborted) throw controller.signal.reason;
     await app.finish();
     return app.exitCode;
   } catch (err) {
+    if (outputClosed()) return ExitCode.ok; // the reader (head, less, grep -q) has what it wanted
     const code = exitCodeFor(err);
     if (err instanceof CommanderError) return code; // commander already printed the message
     const io = app.fallbackIo();
@@ -102,4 +106,50 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** Lets the last writes complete or fail, so a closed pipe is known before the exit code is. */
+async function settled(stream: NodeJS.WritableStream): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  const w = stream as NodeJS.WritableStream & { writableNeedDrain?: boolean; destroyed?: boolean };
+  if (!w.writableNeedDrain || w.destroyed) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      w.off('drain', done).off('error', done).off('close', done);
+      resolve();
+    };
+    w.once('drain', done).once('error', done).once('close', done);
+  });
+}
+
+const watched = new WeakSet<object>();
+let onOutputError: ((err: NodeJS.ErrnoException) => void) | undefined;
+
+/**
+ * A closed stdout (`| head -1`) ends the run quietly: the write error (EPIPE) is caught here for
+ * every command, the work in progress is aborted, and main() returns 0 with nothing on stderr. A
+ * closed stderr is ignored (nobody is left to read a message). The listeners stay for the life of
+ * the process: a late EPIPE after main() returned must not become an uncaught exception.
+ */
+function watchOutput(streams: AppStreams, controller: AbortController): () => boolean {
+  let closed = false;
+  onOutputError = (err) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+      closed = true;
+      if (!controller.signal.aborted) controller.abort(new InterruptedError('stdout closed'));
+    } else if (!controller.signal.aborted) {
+      controller.abort(new ClkError(`cannot write the output: ${err.code ?? err.message}`, { hint: 'check the disk or the pipe stdout goes to' }));
+    }
+  };
+  const stdout = streams.stdout ?? process.stdout;
+  const stderr = streams.stderr ?? process.stderr;
+  if (!watched.has(stdout)) {
+    watched.add(stdout);
+    stdout.on('error', (err: NodeJS.ErrnoException) => onOutputError?.(err));
+  }
+  if (!watched.has(stderr) && stderr !== stdout) {
+    watched.add(stderr);
+    stderr.on('error', () => {});
+  }
+  return () => closed;
 }

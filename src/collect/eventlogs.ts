@@ -11,7 +11,7 @@ import { joinServerPath } from '../farm/paths.js';
 import { TransportError } from '../farm/transports/transport.js';
 import { resolveLocalPath } from '../farm/load.js';
 import { commandLineOf, uncHost, wevtutilExportCommand } from '../logs/windows-commands.js';
-import { inWindow, type TimeWindow } from '../logs/window.js';
+import { describeSeen, evtxSubMillisecond, inWindowLazy, type TimeWindow } from '../logs/window.js';
 import { EntrySourceError } from '../bundle/errors.js';
 import {
   emptyOutcome,
@@ -39,23 +39,32 @@ export interface EvtxOverlap {
   /** Records read before deciding. */
   recordsRead: number;
   warnings: EvtxWarning[];
+  /** The oldest and newest record times read (all of the file when nothing overlapped). */
+  oldestMs?: number;
+  newestMs?: number;
 }
 
 /** Reads records until one falls inside the window. Damaged chunks give warnings, never an error. */
 export async function evtxOverlapsWindow(source: AsyncIterable<Buffer> | string, window: TimeWindow, signal?: AbortSignal): Promise<EvtxOverlap> {
   const warnings: EvtxWarning[] = [];
   let recordsRead = 0;
+  let oldestMs: number | undefined;
+  let newestMs: number | undefined;
   const it = readEvtx(source, { signal, onWarning: (w) => warnings.push(w) });
   try {
     for await (const r of it) {
       recordsRead++;
-      const t = r.system.timeCreated?.getTime() ?? r.writtenTime.getTime();
-      if (Number.isFinite(t) && inWindow(window, t)) return { overlaps: true, recordsRead, warnings };
+      const created = r.system.timeCreated?.getTime();
+      const t = created ?? r.writtenTime.getTime();
+      if (!Number.isFinite(t)) continue;
+      if (inWindowLazy(window, t, () => (created === undefined ? 0 : evtxSubMillisecond(r)))) return { overlaps: true, recordsRead, warnings };
+      if (oldestMs === undefined || t < oldestMs) oldestMs = t;
+      if (newestMs === undefined || t > newestMs) newestMs = t;
     }
   } finally {
     await it.return?.(undefined);
   }
-  return { overlaps: false, recordsRead, warnings };
+  return { overlaps: false, recordsRead, warnings, oldestMs, newestMs };
 }
 
 function describeWarnings(file: string, warnings: EvtxWarning[]): string | undefined {
@@ -108,7 +117,7 @@ export const eventLogsCollector: Collector = {
         const overlap = await evtxOverlapsWindow(stream as AsyncIterable<Buffer>, ctx.window, signal).finally(() => stream.destroy());
         const warn = describeWarnings(path, overlap.warnings);
         if (!overlap.overlaps)
-          out.push({ sourcePath: path, bundlePath, estimatedBytes: 0, skip: `no record in the window (${overlap.recordsRead} records read)`, note: warn });
+          out.push({ sourcePath: path, bundlePath, estimatedBytes: 0, skip: `no record in the window (${overlap.recordsRead} records read${describeSeen(overlap.oldestMs, overlap.newestMs)})`, note: warn });
         else out.push({ sourcePath: path, bundlePath, estimatedBytes: st.size, note: warn });
       } catch (err) {
         if (err instanceof TransportError && err.reason === 'not-found') {

@@ -13,7 +13,7 @@ import { resolveLocalPath } from '../farm/load.js';
 import type { RemoteEntry } from '../farm/transports/transport.js';
 import { EntrySourceError } from '../bundle/errors.js';
 import { commandLineOf, localOffsetMinutesAt, relogCsvCommand } from '../logs/windows-commands.js';
-import type { TimeWindow } from '../logs/window.js';
+import { describeSeen, type TimeWindow } from '../logs/window.js';
 import { addServerFile } from './eventlogs.js';
 import { addTextLines } from './text.js';
 import { collectTextLog, globAll, planTextFile } from './tracer.js';
@@ -175,7 +175,7 @@ async function collectCsv(ctx: CollectContext, sink: EntrySink, signal: AbortSig
       const head = await lines.next();
       const second = head.done ? head : await lines.next();
       if (head.done || second.done) {
-        outcome.skipped.push({ path: p.sourcePath, reason: `no sample inside the window (${pdh.rows} rows read)` });
+        outcome.skipped.push({ path: p.sourcePath, reason: `no sample inside the window (${pdh.rows} rows read${describeSeen(pdh.firstMs, pdh.lastMs)})` });
         return;
       }
       async function* all(): AsyncGenerator<string> {

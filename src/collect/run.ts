@@ -129,6 +129,9 @@ export interface PlanRow extends PlannedFile {
   collector: string;
 }
 
+/** The collectors whose records carry their own times (a .blg is taken whole by its file dates, so perfmon is not evidence). */
+export const LOG_COLLECTORS: ReadonlySet<string> = new Set(['eventlogs', 'tracer']);
+
 export interface SkippedRow {
   server: string;
   collector: string;
@@ -142,6 +145,8 @@ export interface CollectResult {
   dryRun: boolean;
   bundle?: { path: string; size: number; entries: number; mappingPath?: string };
   partial: boolean;
+  /** No event log record and no Tracer line inside the window (exit 3: the bundle misses what SAP asked for). */
+  noLogData?: boolean;
   window: { from: string; to: string };
   farm: { name: string; systemId: string; file: string };
   servers: ServerResult[];
@@ -557,8 +562,11 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       if (opts.signal.aborted) throw new InterruptedError('Interrupted by Ctrl-C');
       throw err;
     }
+    // Log collectors that ran but found nothing in the window: a bundle of config alone is not what SAP asked for.
+    const logRuns = logEntries.filter((e) => LOG_COLLECTORS.has(e.collector));
+    const noLogData = logRuns.length > 0 && logRuns.every((e) => e.files === 0);
     const partial =
-      probes.some((p) => !p.reachable) || logEntries.some((e) => e.status === 'failed' || e.status === 'timed-out' || e.status === 'partial');
+      noLogData || probes.some((p) => !p.reachable) || logEntries.some((e) => e.status === 'failed' || e.status === 'timed-out' || e.status === 'partial');
     const order = new Map(COLLECTORS.map((c, i) => [c.id as string, i]));
     logEntries.sort((a, b) => (a.server ?? '').localeCompare(b.server ?? '') || (order.get(a.collector) ?? -1) - (order.get(b.collector) ?? -1));
     return {
@@ -566,6 +574,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       dryRun: false,
       bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries, mappingPath: finalized.mappingPath },
       partial,
+      noLogData,
       window: windowJson,
       farm: { name: farm.farm.name, systemId: farm.farm.systemId, file: farm.file },
       servers: [...results.values()],

@@ -6,7 +6,7 @@ import { decodeSample, decodeToUtf8, detectBom, type TextEncodingName } from '..
 import { parseUtcOffset, TimestampDetector } from '../logs/timestamps.js';
 import { cutToWindow, cutToWindowTwoPass, newTracerStats, sniffDayFirst, type TracerStats } from '../logs/tracer.js';
 import type { Readable } from 'node:stream';
-import type { TimeWindow } from '../logs/window.js';
+import { describeSeen, type TimeWindow } from '../logs/window.js';
 import type { RemoteEntry } from '../farm/transports/transport.js';
 import { addTextLines } from './text.js';
 import { bundlePathFor, emptyOutcome, errorReason, recordFileFailure, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type PlannedFile } from './types.js';
@@ -45,7 +45,7 @@ export function planTextFile(ctx: CollectContext, collector: string, f: RemoteEn
 
 export function skipReason(stats: TracerStats, window: TimeWindow): string {
   if (stats.timestamped === 0) return `no timestamp recognised in ${stats.linesRead} lines`;
-  return `no line inside the window ${window.from.toISOString()} .. ${window.to.toISOString()} (${stats.timestamped} timestamped lines read)`;
+  return `no line inside the window ${window.from.toISOString()} .. ${window.to.toISOString()} (${stats.timestamped} timestamped lines read${describeSeen(stats.oldestSeenMs, stats.newestSeenMs)}${stats.stoppedEarly ? ', then stopped: the file is past the window' : ''})`;
 }
 
 /**

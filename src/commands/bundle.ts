@@ -32,10 +32,10 @@ export function registerBundleCommands(program: Command, app: App): void {
           io.out(`${statusBadge(io, 'ok')}  ${file}: ${result.entries} files, every sha256 and size matches the manifest`);
         } else {
           io.out(`${statusBadge(io, 'failed')}  ${file}: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
-          io.out(renderTable(result.problems, [
+          io.table(result.problems, [
             { header: 'FILE', value: (p) => p.path },
-            { header: 'PROBLEM', value: (p) => p.problem },
-          ]));
+            { header: 'PROBLEM', value: (p) => p.problem, free: true },
+          ]);
         }
         if (!result.ok) app.report(ExitCode.failed);
       }),
@@ -84,26 +84,26 @@ export function registerBundleCommands(program: Command, app: App): void {
         io.out(`redacted: ${totals.length ? totals.map(([r, n]) => `${r} ${n}`).join(', ') : 'nothing'}`);
         io.out(`files:    ${files.length} (${files.reduce((a, f) => a + f.size, 0)} bytes, ${files.reduce((a, f) => a + f.compressedSize, 0)} zipped); full notes: --json`);
         io.out('');
-        io.out(renderTable(files, [
-          { header: 'FILE', value: (f) => f.path },
+        io.table(files, [
+          { header: 'FILE', value: (f) => f.path, free: true },
           { header: 'SIZE', value: (f) => String(f.size), align: 'right' },
           { header: 'ZIPPED', value: (f) => String(f.compressedSize), align: 'right' },
           { header: 'SERVER', value: (f) => byPath.get(f.path)?.server ?? '' },
           { header: 'COLLECTOR', value: (f) => byPath.get(f.path)?.collector ?? '' },
-          { header: 'NOTE', value: (f) => io.fit(noteFor(byPath.get(f.path)), 70) },
-        ]));
+          { header: 'NOTE', value: (f) => io.fit(noteFor(byPath.get(f.path)), 70), free: true },
+        ]);
         const collectors = m.collectors ?? [];
         if (collectors.length) {
           io.out('');
-          io.out(renderTable(collectors, [
+          io.table(collectors, [
             { header: 'SERVER', value: (c) => c.server ?? '-' },
             { header: 'COLLECTOR', value: (c) => c.collector },
             { header: 'STATUS', value: (c) => statusBadge(io, c.status) },
             { header: 'FILES', value: (c) => String(c.files), align: 'right' },
             { header: 'BYTES', value: (c) => String(c.bytes), align: 'right' },
             { header: 'TIME', value: (c) => `${c.durationMs} ms`, align: 'right' },
-            { header: 'REASON', value: (c) => io.fit(c.reason ?? '', 90) },
-          ]));
+            { header: 'REASON', value: (c) => io.fit(c.reason ?? '', 90), free: true },
+          ]);
         }
       }),
     [

@@ -211,11 +211,11 @@ function badge(io: Io, s: Status): string {
 }
 
 function renderHuman(io: Io, r: RunReport): void {
-  io.out(renderTable(r.results, [
+  io.table(r.results, [
     { header: 'STATUS', value: (x) => badge(io, x.status) },
     { header: 'CHECK', value: (x) => x.id },
-    { header: 'RESULT', value: (x) => x.message.split('\n')[0] },
-  ]));
+    { header: 'RESULT', value: (x) => x.message.split('\n')[0], free: true },
+  ]);
   const problems = r.results.filter((x) => x.status !== 'pass' && x.status !== 'skip');
   if (problems.length) {
     io.out('');
@@ -261,13 +261,13 @@ function listChecks(io: Io, json: boolean, defs: readonly CheckDef[]): void {
     });
     return;
   }
-  io.out(renderTable(defs, [
+  io.table(defs, [
     { header: 'ID', value: (d) => d.id },
     { header: 'GROUP', value: (d) => d.group },
     { header: 'SEVERITY', value: (d) => d.severity },
     { header: 'RUNS FOR', value: appliesText },
     { header: 'TIMEOUT', value: (d) => (typeof d.timeoutMs === 'number' ? `${d.timeoutMs / 1000} s` : 'farm'), align: 'right' },
-    { header: 'TITLE', value: (d) => d.title },
-  ]));
+    { header: 'TITLE', value: (d) => d.title, free: true },
+  ]);
   io.info(`\n${defs.length} checks. Select with --only/--skip (ids, ids with [SERVER], or groups) or --group. Default --min-free ${formatBytes(DEFAULT_MIN_FREE)}.`);
 }

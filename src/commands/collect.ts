@@ -3,20 +3,17 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { createRequire } from 'node:module';
-import { collect, parseSize, type CollectResult } from '../collect/run.js';
+import { collect, LOG_COLLECTORS, parseSize, type CollectResult } from '../collect/run.js';
 import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
-import { parseDuration, resolveWindow, describeWindow } from '../logs/window.js';
+import { describeWindow, parseDuration, type TimeWindow } from '../logs/window.js';
+import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { renderTable } from '../ui/table.js';
 import { formatBytes, formatDuration } from '../format.js';
 import type { ProgressTask } from '../ui/io.js';
 import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
 
-interface CollectFlags {
-  from?: string;
-  to?: string;
-  around?: string;
-  span?: string;
+interface CollectFlags extends WindowFlags {
   server?: string[];
   only?: string[];
   skip?: string[];
@@ -44,13 +41,12 @@ function sizeFlag(flag: string, text: string): number {
 
 export function registerCollectCommand(program: Command, app: App): void {
   examples(
-    program
-      .command('collect')
-      .description('the incident bundle SAP asks for (event logs, perfmon, Tracer logs, config, server facts) from every server, as one redacted zip')
-      .option('--from <time>', 'window start (ISO 8601, "now", or relative such as -6h)')
-      .option('--to <time>', 'window end (default: now)')
-      .option('--around <time>', 'window centred on this time (with --span, default 2h)')
-      .option('--span <duration>', 'window length, e.g. 2h, 90m (default: 24h back from --to, or 2h with --around)')
+    addWindowOptions(
+      program
+        .command('collect')
+        .description('the incident bundle SAP asks for (event logs, perfmon, Tracer logs, config, server facts) from every server, as one redacted zip'),
+      { to: 'now', span: 'default: 24h back from --to, forward from --from, or 2h with --around' },
+    )
       .option('-s, --server <name...>', 'only these servers')
       .option('--only <ids>', `only these collectors (comma-separated: ${COLLECTORS.map((c) => c.id).join(', ')})`, commaList)
       .option('--skip <ids>', 'leave these collectors out (comma-separated)', commaList)
@@ -69,20 +65,21 @@ export function registerCollectCommand(program: Command, app: App): void {
         const json = app.globals(cmd).json;
         if (opts.list) {
           if (json) io.json({ schema: 'clk-support/collectors/v1', collectors: COLLECTORS.map((c) => ({ id: c.id, description: c.description })) });
-          else io.out(renderTable(COLLECTORS, [{ header: 'ID', value: (c) => c.id }, { header: 'WHAT IT COLLECTS', value: (c) => c.description }]));
+          else io.table(COLLECTORS, [{ header: 'ID', value: (c) => c.id }, { header: 'WHAT IT COLLECTS', value: (c) => c.description, free: true }]);
           return;
         }
         selectCollectors(opts.only, opts.skip); // bad ids fail before any server is contacted
-        const window = resolveWindow({ from: opts.from, to: opts.to, around: opts.around, span: opts.span });
+        if (opts.tz !== undefined) zoneFor(opts); // a bad --tz fails before the farm is read
         const maxFileBytes = sizeFlag('--max-file-size', opts.maxFileSize);
         const maxBundleBytes = sizeFlag('--max-bundle-size', opts.maxBundleSize);
         const minFreeBytes = opts.minFree.trim() === '0' ? 0 : sizeFlag('--min-free', opts.minFree);
         const collectorTimeoutMs = parseDuration(opts.timeoutPerCollector, '--timeout-per-collector');
         const serverTimeoutMs = parseDuration(opts.timeoutPerServer, '--timeout-per-server');
         const farm = await app.farm(cmd);
+        const window = windowFromFlags(opts, zoneFor(opts, farm));
         const outDir = resolve(app.cwd, opts.out ?? '.');
 
-        io.info(`${opts.dryRun ? 'Planning' : 'Collecting'} ${describeWindow(window)} from ${farm.farm.name}`);
+        io.info(`${opts.dryRun ? 'Planning' : 'Collecting'} from ${farm.farm.name}: ${windowNotice(window)}`);
         const spinner = io.spinner('Probing servers');
         const progress = io.progress();
         const tasks = new Map<string, ProgressTask>();
@@ -121,9 +118,10 @@ export function registerCollectCommand(program: Command, app: App): void {
           spinner.stop();
           progress.stop();
         }
-        if (json) io.json(result);
+        if (json) io.json({ ...result, window: windowJson(window) });
         else if (result.dryRun) renderPlan(io, result);
         else renderSummary(io, result);
+        if (result.noLogData) warnNoLogData(io, result, window);
         if (result.partial) app.report(ExitCode.partial);
       }),
     [
@@ -171,17 +169,29 @@ function renderSummary(io: Io, r: CollectResult): void {
   io.out(b.path);
 }
 
+/** Nothing in the window: say so, what each source holds, and the usual cause (the zone). */
+function warnNoLogData(io: Io, r: CollectResult, w: TimeWindow): void {
+  io.warn(`no log data in the window ${describeWindow(w)}: no event log record and no Tracer line falls inside it; the bundle holds configuration and server facts only`);
+  io.warn(
+    w.assumedZone
+      ? `was the zone right? times without a zone were read as ${w.assumedZone}: give --tz (e.g. --tz Europe/Berlin) or the farm's settings.timeZone, or write the time with Z or an offset`
+      : 'was the window right? compare it with the times each source holds:',
+  );
+  const rows = r.files.filter((f) => LOG_COLLECTORS.has(f.collector));
+  for (const f of rows.slice(0, 20)) io.warn(`  ${f.server} ${f.collector} ${f.path}: ${f.reason}`);
+  if (rows.length > 20) io.warn(`  ... ${rows.length - 20} more (--json lists all)`);
+  if (rows.length === 0) io.warn('  no event log or Tracer file was found on any server: check logs.eventLogDir and logs.tracerGlobs in the farm file');
+}
+
 function renderPlan(io: Io, r: CollectResult): void {
   const plan = r.plan ?? [];
-  io.out(
-    renderTable(plan, [
-      { header: 'SERVER', value: (p) => p.server },
-      { header: 'COLLECTOR', value: (p) => p.collector },
-      { header: 'SOURCE', value: (p) => p.sourcePath },
-      { header: 'UP TO', value: (p) => (p.skip ? '' : formatBytes(p.estimatedBytes)), align: 'right' },
-      { header: 'NOTE', value: (p) => (p.skip ? `skip: ${p.skip}` : p.note ?? '') },
-    ]),
-  );
+  io.table(plan, [
+    { header: 'SERVER', value: (p) => p.server },
+    { header: 'COLLECTOR', value: (p) => p.collector },
+    { header: 'SOURCE', value: (p) => p.sourcePath, free: true },
+    { header: 'UP TO', value: (p) => (p.skip ? '' : formatBytes(p.estimatedBytes)), align: 'right' },
+    { header: 'NOTE', value: (p) => (p.skip ? `skip: ${p.skip}` : p.note ?? ''), free: true },
+  ]);
   for (const s of r.servers.filter((x) => !x.reachable)) io.warn(`${s.name} unreachable: ${s.reason}`);
   io.info(`dry run: ${r.totals.files} files, at most ${formatBytes(r.totals.estimatedBytes)} before compression (text logs shrink to their lines in the window); nothing written`);
 }

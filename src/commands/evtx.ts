@@ -6,12 +6,12 @@ import { examples, type App } from '../app.js';
 import { UsageError } from '../errors.js';
 import type { Io } from '../ui/io.js';
 import { renderTable } from '../ui/table.js';
+import { describeBound, evtxSubMillisecond, inWindowLazy, parseInstant, type Instant, type TimeWindow } from '../logs/window.js';
+import { addWindowOptions, windowFromFlags, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine, type EvtxRecord, type EvtxStats, type EvtxWarning } from '../logs/evtx/index.js';
 
-interface DumpOptions {
+interface DumpOptions extends WindowFlags {
   format: string;
-  from?: string;
-  to?: string;
   level?: string;
   id?: string;
 }
@@ -24,11 +24,28 @@ async function requireFiles(files: string[]): Promise<void> {
   }
 }
 
-function parseTime(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new UsageError(`${flag} ${value}: not an ISO date/time`, { hint: `e.g. ${flag} 2026-11-20T09:30Z` });
-  return t;
+const OPEN_END = 8.64e15; // the largest Date: a bound the user did not give
+
+/** The dump window (undefined: every record). One bound alone leaves the other end open. */
+function dumpWindow(opts: DumpOptions, zone: string): TimeWindow | undefined {
+  if (!opts.from && !opts.to && !opts.around) {
+    if (opts.span) throw new UsageError('--span needs --from, --to or --around', { hint: 'e.g. --from 2026-11-20T09:00Z --span 2h' });
+    return undefined;
+  }
+  if (opts.around || opts.span || (opts.from && opts.to)) return windowFromFlags(opts, zone);
+  const from: Instant = opts.from ? parseInstant(opts.from, '--from', { zone }) : { ms: -OPEN_END, sub: 0 };
+  const to: Instant = opts.to ? parseInstant(opts.to, '--to', { zone }) : { ms: OPEN_END, sub: 0 };
+  const w: TimeWindow = { from: new Date(from.ms), to: new Date(to.ms), fromSub: from.sub, toSub: to.sub };
+  const assumed = from.assumedZone ?? to.assumedZone;
+  if (assumed) w.assumedZone = assumed;
+  return w;
+}
+
+function dumpNotice(w: TimeWindow): string {
+  if (w.from.getTime() !== -OPEN_END && w.to.getTime() !== OPEN_END) return windowNotice(w);
+  const from = w.from.getTime() === -OPEN_END ? 'the first record' : describeBound(w.from, w.fromSub);
+  const to = w.to.getTime() === OPEN_END ? 'the last record' : describeBound(w.to, w.toSub);
+  return `window ${from} .. ${to} (UTC, both ends inclusive${w.assumedZone ? `; times without a zone were read as ${w.assumedZone}` : ''})`;
 }
 
 function parseIds(value: string | undefined): Set<number> | undefined {
@@ -39,9 +56,7 @@ function parseIds(value: string | undefined): Set<number> | undefined {
 }
 
 /** Builds the record filter of `dump`; time windows use System/TimeCreated, not the header time. */
-function recordFilter(opts: DumpOptions): (r: EvtxRecord) => boolean {
-  const from = parseTime(opts.from, '--from');
-  const to = parseTime(opts.to, '--to');
+function recordFilter(opts: DumpOptions, window: TimeWindow | undefined): (r: EvtxRecord) => boolean {
   let levels: Set<number> | undefined;
   if (opts.level !== undefined) {
     const parsed = parseLevels(opts.level);
@@ -55,11 +70,11 @@ function recordFilter(opts: DumpOptions): (r: EvtxRecord) => boolean {
     const s = r.system;
     if (levels && !levels.has(s.level)) return false;
     if (ids && !ids.has(s.eventId)) return false;
-    if (from !== undefined || to !== undefined) {
+    if (window) {
       const t = s.timeCreated?.getTime();
       if (t === undefined || Number.isNaN(t)) return false;
-      if (from !== undefined && t < from) return false;
-      if (to !== undefined && t > to) return false;
+      // Compared at the FILETIME's full 100 ns: the rendered XML is asked only at a bound's millisecond.
+      if (!inWindowLazy(window, t, () => evtxSubMillisecond(r))) return false;
     }
     return true;
   };
@@ -88,7 +103,15 @@ class BatchedWriter {
     const text = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    if (!this.out.write(text)) await new Promise<void>((resolve) => this.out.once('drain', resolve));
+    if (this.out.write(text)) return;
+    // A closed pipe never drains: 'close' or 'error' (src/cli.ts then aborts the run) ends the wait too.
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.out.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      this.out.once('drain', done).once('close', done).once('error', done);
+    });
   }
 }
 
@@ -123,20 +146,21 @@ export function registerEvtxCommands(program: Command, app: App): void {
   const evtx = examples(program.command('evtx').description('read Windows event logs (.evtx), also damaged or still-open ones'), ['clk-support evtx stats Application.evtx', 'clk-support evtx dump System.evtx --format jsonl --level error --from 2026-11-20T08:00Z']);
 
   examples(
-    evtx
-      .command('dump')
+    addWindowOptions(evtx.command('dump'), { to: 'the last record', span: 'with --from, --to or --around; default 2h with --around' })
       .description('print the records of an .evtx file (warnings about damaged parts go to stderr)')
       .argument('<file>', '.evtx file')
       .option('--format <format>', 'xml or jsonl (one JSON object per line); --json means jsonl', 'xml')
-      .option('--from <iso>', 'only records with TimeCreated at or after this time')
-      .option('--to <iso>', 'only records with TimeCreated at or before this time')
       .option('--level <levels>', `only these levels, numbers or names (${[1, 2, 3, 4, 5, 0].map(levelName).join(', ')}), comma-separated`)
       .option('--id <ids>', 'only these event ids, comma-separated')
       .action(async (file: string, opts: DumpOptions, cmd: Command) => {
         const io = app.io(cmd);
         const format = app.globals(cmd).json ? 'jsonl' : opts.format;
         if (format !== 'xml' && format !== 'jsonl') throw new UsageError(`--format ${opts.format}: expected xml or jsonl`);
-        const keep = recordFilter(opts);
+        // A file needs no farm; the farm's settings.timeZone counts only when --farm names one.
+        const farm = opts.tz === undefined && app.globals(cmd).farm ? await app.farm(cmd) : undefined;
+        const window = dumpWindow(opts, zoneFor(opts, farm));
+        const keep = recordFilter(opts, window);
+        if (window) io.info(dumpNotice(window)); // stderr: stdout stays records only (jsonl too)
         await requireFiles([file]);
         const out = new BatchedWriter(io.stdout);
         let warnings = 0;

@@ -63,13 +63,13 @@ export function registerFarmCommands(program: Command, app: App): void {
             hint: 'fix the paths in the farm file (relative paths are read from the farm file\'s folder)',
           });
         io.success(`${f.file} is valid: ${f.farm.name} (${f.farm.systemId}, ${f.farm.environment}), ${f.servers.length} server${f.servers.length === 1 ? '' : 's'}`);
-        io.out(renderTable(f.servers, [
+        io.table(f.servers, [
           { header: 'SERVER', value: (s) => s.name },
           { header: 'ROLE', value: (s) => s.role },
           { header: 'PLATFORM', value: (s) => s.platform },
           { header: 'VIA', value: (s) => s.transport.type },
-          { header: 'INSTALL ROOT', value: (s) => s.installRoot },
-        ]));
+          { header: 'INSTALL ROOT', value: (s) => s.installRoot, free: true },
+        ]);
       }),
     ['clk-support farm validate', 'clk-support --farm /etc/clk/clk-farm.json farm validate --json'],
   );
@@ -167,7 +167,7 @@ async function showStatus(app: App, cmd: Command, f: Farm, servers: readonly Ser
             findings,
           });
         } else {
-          io.out(renderTable(probes, [
+          io.table(probes, [
             { header: 'SERVER', value: (p) => p.server.name },
             { header: 'ROLE', value: (p) => p.server.role },
             { header: 'VIA', value: (p) => p.server.transport.type },
@@ -175,8 +175,8 @@ async function showStatus(app: App, cmd: Command, f: Farm, servers: readonly Ser
             { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
             { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
             { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : ''), align: 'right' },
-            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${io.fit(probeError(p), 80)}`) },
-          ]));
+            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${io.fit(probeError(p), 80)}`), free: true },
+          ]);
           if (findings.versionMismatch)
             io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
           for (const d of findings.drifted)

@@ -4,7 +4,8 @@ import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
 import { selectServers } from '../farm/load.js';
-import { parseTime, resolveWindow } from '../logs/window.js';
+import { describeWindow, parseTime } from '../logs/window.js';
+import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
 import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
 import { PRIORITY_LABEL } from '../incident/priority.js';
@@ -94,13 +95,10 @@ export function registerIncidentCommands(program: Command, app: App): void {
   registerServiceCommands(program, app);
   const incident = examples(program.command('incident').description('SAP incidents: prefill the form from the farm and its logs, speed-up and escalation texts'), ['clk-support incident prefill --around 2026-11-20T09:30Z --span 2h', 'clk-support incident speedup --incident 123456/2026 --request priority --current-priority medium --new-priority high', 'clk-support incident escalate --incident 123456/2026 --answers answers.json']);
 
-  const prefill = incident
-    .command('prefill')
-    .description('fill in everything the farm and its logs can tell for an SAP incident; ask only for the rest')
-    .option('--from <time>', 'start of the incident window (ISO 8601, "now" or -2h)')
-    .option('--to <time>', 'end of the incident window (default now)')
-    .option('--around <time>', 'centre of the window (with --span)')
-    .option('--span <duration>', 'window length (default 24h, or 2h with --around)')
+  const prefill = addWindowOptions(
+    incident.command('prefill').description('fill in everything the farm and its logs can tell for an SAP incident; ask only for the rest'),
+    { to: 'now', span: 'default: 24h back from --to, forward from --from, or 2h with --around' },
+  )
     .option('-s, --server <name...>', 'only these servers')
     .addOption(new Option('--topic <topic>', 'technical (XX-PART-CLK) or license (XX-PART-CLK-LKY); auto decides from the errors').choices(['auto', 'technical', 'license']).default('auto'))
     .option('--bundle <zip>', 'the bundle from collect, listed as the attachment')
@@ -115,9 +113,12 @@ export function registerIncidentCommands(program: Command, app: App): void {
   examples(
     prefill.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
+      if (opts.tz !== undefined) zoneFor(opts as WindowFlags); // a bad --tz fails before the farm is read
       saveResults(app, io, opts as SaveOptions);
       const farm = await app.farm(cmd);
-      const window = resolveWindow({ from: opts.from as string, to: opts.to as string, around: opts.around as string, span: opts.span as string });
+      const zone = zoneFor(opts as WindowFlags, farm);
+      const window = windowFromFlags(opts as WindowFlags, zone);
+      if (!app.globals(cmd).json) io.info(windowNotice(window));
       const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
       let answers = await loadAnswers(opts, app.cwd);
       saveAnswersLater(app, io, opts as SaveOptions, () => answers);
@@ -130,7 +131,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
           topic: opts.topic as Topic,
           answers,
           bundlePath: opts.bundle as string | undefined,
-          changesSince: opts.changesSince ? parseTime(opts.changesSince as string, '--changes-since') : undefined,
+          changesSince: opts.changesSince ? parseTime(opts.changesSince as string, '--changes-since', undefined, zone) : undefined,
           errorTokens: opts.errorToken as string[] | undefined,
           userPatterns: opts.userPattern as string[] | undefined,
           signal: app.signal,
@@ -143,6 +144,12 @@ export function registerIncidentCommands(program: Command, app: App): void {
       spinner.succeed(
         `${result.affectedUsers.total} user(s) affected, first error ${result.firstOccurrence ? result.firstOccurrence.time : 'none'}, ${result.changes.events.length + result.changes.files.length} change(s)`,
       );
+      // Nothing found is a finding (the form says "no errors"), not a failure: warn about the window, exit unchanged.
+      if (!result.firstOccurrence && result.servers.some((s) => s.reachable))
+        result.warnings.push(
+          `no error found in the window ${describeWindow(window)} on any reachable server: if the incident happened then, check the window` +
+            (window.assumedZone ? ` (times without a zone were read as ${window.assumedZone}: use --tz or the farm's settings.timeZone)` : ''),
+        );
       for (const w of result.warnings) io.warn(w);
       if (result.versions.mismatch) io.warn(`servers on different builds: ${Object.entries(result.versions.byVersion).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
 
@@ -166,7 +173,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
       const outgoing = outgoingFor(farm, opts, app.cwd, answers);
       outgoing.users(result.affectedUsers.users);
       const shown = outgoing.value(result);
-      if (app.globals(cmd).json) io.json(shown);
+      if (app.globals(cmd).json) io.json({ ...shown, window: windowJson(window) });
       else io.out(outgoing.text(opts.format === 'markdown' ? renderIncidentMarkdown(shown) : renderIncidentText(shown)));
       await saveMapping(io, outgoing, opts, app.cwd, 'incident-prefill');
       if (result.priority.veryHighNeeds.length) io.info(`Very High not taken: needs ${result.priority.veryHighNeeds.join('; ')}`);

@@ -240,16 +240,14 @@ export function registerLicenseCommands(program: Command, app: App): void {
 /** The plan, as terraform shows one: what each server has, what it will have, what is backed up. */
 function renderPlan(io: Io, plan: ApplyPlan): void {
   io.out(`Plan: ${plan.license}`);
-  io.out(
-    renderTable(plan.rows, [
-      { header: 'SERVER', value: (r) => r.server },
-      { header: 'NOW', value: (r) => r.current },
-      { header: 'VALID UNTIL', value: (r) => r.currentValidUntil?.slice(0, 10) ?? '' },
-      { header: 'CHANGE', value: (r) => r.change },
-      { header: 'AFTER', value: (r) => r.next },
-      { header: 'BACKUP', value: (r) => r.backup },
-    ]),
-  );
+  io.table(plan.rows, [
+    { header: 'SERVER', value: (r) => r.server },
+    { header: 'NOW', value: (r) => r.current },
+    { header: 'VALID UNTIL', value: (r) => r.currentValidUntil?.slice(0, 10) ?? '' },
+    { header: 'CHANGE', value: (r) => r.change },
+    { header: 'AFTER', value: (r) => r.next },
+    { header: 'BACKUP', value: (r) => r.backup, free: true },
+  ]);
   if (plan.notCovered.length) io.out(`Not covered by this response (need a request of their own): ${plan.notCovered.join(', ')}`);
   io.out('');
 }

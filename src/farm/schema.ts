@@ -115,6 +115,17 @@ const trustedKey = z.strictObject({
   publicKeyFile: nonEmpty,
 });
 
+/** An IANA zone name Intl knows, UTC, or a fixed offset (+02:00, -0530). */
+function isTimeZone(zone: string): boolean {
+  if (/^(?:Z|UTC|GMT)$/i.test(zone) || /^(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?$/i.test(zone)) return true;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export const farmSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -137,6 +148,11 @@ export const farmSchema = z
         licenseExpiryWarnDays: z.number().int().min(0).default(30),
         /** Fingerprint components that must match for a license to hold (of those recorded). */
         fingerprintMinMatches: z.number().int().min(1).default(2),
+        /** Zone for times typed without one (--from/--to/--around); --tz overrides it; absent: UTC. */
+        timeZone: z
+          .string()
+          .refine(isTimeZone, 'must be an IANA time zone such as Europe/Berlin, UTC, or an offset such as +02:00')
+          .optional(),
       })
       .default({
         connectTimeoutMs: 5000,

@@ -27,6 +27,9 @@ export interface TracerStats {
   bytesOmitted: number;
   firstMs?: number;
   lastMs?: number;
+  /** Oldest and newest own timestamps read, inside the window or not (what a file holds, for an empty window). */
+  oldestSeenMs?: number;
+  newestSeenMs?: number;
   /** Reading stopped early: lines were already past the end of the window. */
   stoppedEarly: boolean;
 }
@@ -74,6 +77,8 @@ export async function* windowLines(lines: AsyncIterable<Line>, opts: WindowLineO
     if (hit) {
       current = hit.ms;
       stats.timestamped++;
+      if (stats.oldestSeenMs === undefined || hit.ms < stats.oldestSeenMs) stats.oldestSeenMs = hit.ms;
+      if (stats.newestSeenMs === undefined || hit.ms > stats.newestSeenMs) stats.newestSeenMs = hit.ms;
       stats.formats[hit.format] = (stats.formats[hit.format] ?? 0) + 1;
       if (opts.stopAfterMs !== undefined && hit.ms > to + opts.stopAfterMs) {
         stats.stoppedEarly = true;

@@ -1,10 +1,12 @@
 // The one place that knows about stdout/stderr, TTYs, colour, spinners, progress bars and prompts.
 // Results go to stdout; messages and progress go to stderr.
+import { stripVTControlCharacters } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { renderTable, type Column } from './table.js';
 
 export interface IoOptions {
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -24,6 +26,23 @@ function isTty(s: unknown): boolean {
   return Boolean((s as { isTTY?: boolean } | undefined)?.isTTY);
 }
 
+/**
+ * Colour for one stream. In order: --no-color, NO_COLOR (any non-empty value) and FORCE_COLOR=0 turn
+ * it off; FORCE_COLOR=1..3 turns it on even when piped; otherwise only a TTY that is not TERM=dumb
+ * and not under CI (any non-empty CI variable) gets colour.
+ */
+export function colorFor(stream: unknown, env: NodeJS.ProcessEnv, flag?: boolean): boolean {
+  if (flag === false) return false;
+  if ((env.NO_COLOR ?? '') !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force.toLowerCase() === 'false') return false;
+    if (/^(?:[123]|true|)$/i.test(force)) return true;
+  }
+  if (env.TERM === 'dumb' || !isTty(stream)) return false;
+  return (env.CI ?? '') === '';
+}
+
 export class Io {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
@@ -35,6 +54,9 @@ export class Io {
   readonly noInput: boolean;
   /** Animations (spinners, progress bars) only on an interactive stderr outside CI. */
   readonly animate: boolean;
+  /** Colour is decided per stream: a terminal on stderr says nothing about a file on stdout. */
+  readonly colorStdout: boolean;
+  readonly colorStderr: boolean;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(opts: IoOptions = {}) {
@@ -46,10 +68,31 @@ export class Io {
     this.quiet = Boolean(opts.quiet);
     this.yes = Boolean(opts.yes);
     this.noInput = Boolean(opts.noInput);
-    const noColorEnv = (this.env.NO_COLOR ?? '') !== '' || this.env.FORCE_COLOR === '0';
-    const color = opts.color ?? (!noColorEnv && isTty(this.stderr) && this.env.TERM !== 'dumb');
-    this.c = new Chalk({ level: color ? 1 : 0 });
-    this.animate = color && isTty(this.stderr) && !this.env.CI;
+    this.colorStdout = colorFor(this.stdout, this.env, opts.color);
+    this.colorStderr = colorFor(this.stderr, this.env, opts.color);
+    // One palette for callers; out() and the stderr writers drop the codes a stream must not get.
+    this.c = new Chalk({ level: this.colorStdout || this.colorStderr ? 1 : 0 });
+    // A pty without a size (docker -t, script < /dev/null) reports 0 columns: a spinner would redraw forever.
+    this.animate = this.colorStderr && isTty(this.stderr) && !this.env.CI && (this.stderr as { columns?: number }).columns !== 0;
+  }
+
+  private forStdout(text: string): string {
+    return this.colorStdout || !text.includes('\x1b') ? text : stripVTControlCharacters(text);
+  }
+
+  private toStderr(text: string): void {
+    this.stderr.write(this.colorStderr || !text.includes('\x1b') ? text : stripVTControlCharacters(text));
+  }
+
+  /** Terminal width for tables on stdout; undefined when piped (full text). */
+  get stdoutColumns(): number | undefined {
+    const cols = (this.stdout as { columns?: number }).columns;
+    return this.stdoutIsTty && typeof cols === 'number' && cols > 0 ? cols : undefined;
+  }
+
+  /** A table on stdout, fitted to the terminal (widest free-text column cut), whole when piped. */
+  table<T>(rows: readonly T[], columns: readonly Column<T>[]): void {
+    this.out(renderTable(rows, columns, { width: this.stdoutColumns }));
   }
 
   get stdoutIsTty(): boolean {
@@ -68,9 +111,10 @@ export class Io {
 
   /** A result line on stdout (or kept for --out, see captureResults). */
   out(text = ''): void {
-    const line = text.endsWith('\n') ? text : `${text}\n`;
-    if (this.captured) this.captured.push(line);
-    else this.stdout.write(line);
+    const line = this.forStdout(text);
+    const full = line.endsWith('\n') ? line : `${line}\n`;
+    if (this.captured) this.captured.push(full);
+    else this.stdout.write(full);
   }
 
   private captured: string[] | undefined;
@@ -88,24 +132,24 @@ export class Io {
   }
 
   info(text: string): void {
-    if (!this.quiet) this.stderr.write(`${text}\n`);
+    if (!this.quiet) this.toStderr(`${text}\n`);
   }
 
   success(text: string): void {
-    if (!this.quiet) this.stderr.write(`${this.c.green('✔')} ${text}\n`);
+    if (!this.quiet) this.toStderr(`${this.c.green('✔')} ${text}\n`);
   }
 
   warn(text: string): void {
-    this.stderr.write(`${this.c.yellow('warning:')} ${text}\n`);
+    this.toStderr(`${this.c.yellow('warning:')} ${text}\n`);
   }
 
   error(text: string, hint?: string): void {
-    this.stderr.write(`${this.c.red('error:')} ${text}\n`);
-    if (hint) this.stderr.write(`${this.c.dim('hint:')} ${hint}\n`);
+    this.toStderr(`${this.c.red('error:')} ${text}\n`);
+    if (hint) this.toStderr(`${this.c.dim('hint:')} ${hint}\n`);
   }
 
   debug(text: string): void {
-    if (this.verbose) this.stderr.write(`${this.c.dim(text)}\n`);
+    if (this.verbose) this.toStderr(`${this.c.dim(text)}\n`);
   }
 
   /** A spinner on a TTY; off a TTY, one plain line at start and one at the end. */

@@ -70,7 +70,8 @@ describe('evtx commands (in-process)', () => {
     expect(byId.stdout.trim().split('\n').every((l) => JSON.parse(l).eventId === id)).toBe(true);
     const times = lines.map((l) => Date.parse(l.timeCreated)).sort((a, b) => a - b);
     const from = new Date(times[100]).toISOString();
-    const to = new Date(times[200]).toISOString();
+    // Bounds compare at 100 ns: the last 100 ns tick of that millisecond keeps every record in it.
+    const to = new Date(times[200]).toISOString().replace('Z', '9999Z');
     const windowed = await run(['evtx', 'dump', file, '--format', 'jsonl', '--from', from, '--to', to]);
     const inWindow = times.filter((t) => t >= times[100] && t <= times[200]).length;
     expect(windowed.stdout.trim().split('\n')).toHaveLength(inWindow);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, resolveWindow } from '../../src/logs/window.js';
+import { describeWindow, inWindowPrecise, parseDuration, parseInstant, parseZone, resolveWindow } from '../../src/logs/window.js';
 import { UsageError } from '../../src/errors.js';
 
 const now = new Date('2026-11-23T12:00:00Z');
@@ -24,5 +24,37 @@ describe('incident window', () => {
     expect(() => resolveWindow({ from: 'yesterday' }, now)).toThrow(/--from: "yesterday" is not a time/);
     expect(() => parseDuration('2 hours')).toThrow(UsageError);
     expect(parseDuration('1h30m')).toBe(5_400_000);
+  });
+});
+
+describe('one time parser: zones and 100 ns', () => {
+  it('a time without a zone is UTC by default, or read in the given zone (DST included)', () => {
+    const p = (t: string, zone?: string) => new Date(parseInstant(t, '--from', { zone }).ms).toISOString();
+    expect(p('2013-10-23T21:09:30')).toBe('2013-10-23T21:09:30.000Z');
+    expect(parseInstant('2013-10-23T21:09:30', '--from').assumedZone).toBe('UTC');
+    expect(p('2013-10-23T21:09:30', 'America/New_York')).toBe('2013-10-24T01:09:30.000Z');
+    expect(p('2013-12-23T21:09:30', 'America/New_York')).toBe('2013-12-24T02:09:30.000Z');
+    expect(p('2026-10-25T02:30', 'Europe/Berlin')).toBe('2026-10-25T00:30:00.000Z'); // twice: the first
+    expect(p('2026-03-29T02:30', 'Europe/Berlin')).toBe('2026-03-29T01:30:00.000Z'); // never: offset before
+    expect(p('2013-10-23', '+05:30')).toBe('2013-10-22T18:30:00.000Z');
+    expect(p('2013-10-23T21:09:30+02:00', 'America/New_York')).toBe('2013-10-23T19:09:30.000Z');
+    expect(parseInstant('2013-10-23T21:09:30Z', '--from').assumedZone).toBeUndefined();
+  });
+  it('keeps 7 fraction digits; compares both inclusive ends at 100 ns', () => {
+    expect(parseInstant('2025-06-03T00:42:28.4241396Z', '--to')).toMatchObject({ ms: Date.parse('2025-06-03T00:42:28.424Z'), sub: 1396 });
+    const w = resolveWindow({ from: '2025-06-03T00:42:28.1664375Z', to: '2025-06-03T00:42:28.424Z' }, now);
+    const ms = Date.parse('2025-06-03T00:42:28.424Z');
+    expect(inWindowPrecise(w, ms, 0)).toBe(true);
+    expect(inWindowPrecise(w, ms, 1396)).toBe(false);
+    const start = Date.parse('2025-06-03T00:42:28.166Z');
+    expect(inWindowPrecise(w, start, 4375)).toBe(true);
+    expect(inWindowPrecise(w, start, 4374)).toBe(false);
+    expect(describeWindow(w)).toBe('2025-06-03T00:42:28.1664375Z .. 2025-06-03T00:42:28.424Z');
+  });
+  it('rejects impossible dates and unknown zones', () => {
+    expect(() => parseInstant('2025-02-30T00:00', '--from')).toThrow(UsageError);
+    expect(() => parseZone('Nowhere/Land')).toThrow(/not a time zone/);
+    expect(parseZone('utc')).toBe('UTC');
+    expect(parseZone('+0530')).toBe('+05:30');
   });
 });
