@@ -52,12 +52,6 @@ abstract class FileSystemTransport implements Transport {
   /** Which root a server path is under (throws PathEscapeError / TransportError outside any). */
   protected abstract locate(serverPath: string): Located;
 
-  /** Where a server path is on this machine, before any link is resolved. */
-  protected hostPath(serverPath: string): string {
-    const { rootHost, below } = this.locate(serverPath);
-    return below.length ? join(rootHost, ...below) : rootHost;
-  }
-
   /** Where a server path is on this machine, for direct reads: only a regular file reached inside its root. */
   hostPathOf(serverPath: string): string | undefined {
     try {
