@@ -219,7 +219,7 @@ async function estimateServer(ctx: CollectContext, collectors: readonly Collecto
     try {
       if (c.id === 'eventlogs') {
         for (const ch of ctx.server.logs.eventLogChannels) {
-          const st = await ctx.transport.stat(joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir, channelFileName(ch))).catch(() => undefined);
+          const st = await ctx.transport.stat(joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir!, channelFileName(ch))).catch(() => undefined);
           if (st && st.size <= ctx.maxFileBytes) total += st.size;
         }
       } else {

@@ -148,7 +148,7 @@ async function scanServer(
   let events: ServerScan['events'];
   if (server.platform === 'windows') {
     try {
-      events = await scanServerEvents(t, server.logs.eventLogDir, server.logs.eventLogChannels, {
+      events = await scanServerEvents(t, server.logs.eventLogDir!, server.logs.eventLogChannels, {
         fromMs: o.fromMs,
         toMs: o.toMs,
         changesFromMs: o.changesFromMs,

@@ -6,7 +6,7 @@ import type { ServerConfig } from '../../farm/schema.js';
 import type { RemoteEntry, Transport } from '../../farm/transports/transport.js';
 import { parseUtcOffset, TimestampDetector } from '../../logs/timestamps.js';
 import { errorMessage } from '../../errors.js';
-import { unreachableReason, type CheckContext } from '../context.js';
+import { unreachableOutcome, type CheckContext } from '../context.js';
 import { evtxFileName, wevtutilGetLogArgs } from '../windows.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
@@ -27,7 +27,7 @@ export function globBase(platform: 'windows' | 'linux', pattern: string): string
 
 async function reachOrSkip(ctx: CheckContext, server: ServerConfig): Promise<Transport | Outcome> {
   const { probe, transport } = await ctx.reach(server);
-  if (!probe.reachable || !transport) return { status: 'skip', message: unreachableReason(probe) };
+  if (!probe.reachable || !transport) return unreachableOutcome(probe);
   return transport;
 }
 
@@ -47,7 +47,8 @@ export const logLocationsCheck: ServerCheck = {
     const t = await reachOrSkip(ctx, server);
     if (isOutcome(t)) return t;
     const folders = new Map<string, string>();
-    folders.set(server.logs.eventLogDir, 'event logs (eventLogDir)');
+    // Only where event logs are configured (a Linux server has none by default).
+    if (server.logs.eventLogDir && server.logs.eventLogChannels.length) folders.set(server.logs.eventLogDir, 'event logs (eventLogDir)');
     if (server.logs.perfmonDir) folders.set(server.logs.perfmonDir, 'Performance Monitor (perfmonDir)');
     for (const g of server.logs.tracerGlobs) folders.set(globBase(server.platform, g), `Tracer (${g})`);
     const details: string[] = [];
@@ -142,7 +143,7 @@ export const eventLogChannelsCheck: ServerCheck = {
     const details: string[] = [];
     const missing: string[] = [];
     for (const channel of server.logs.eventLogChannels) {
-      const file = joinServerPath(server.platform, server.logs.eventLogDir, evtxFileName(channel));
+      const file = joinServerPath(server.platform, server.logs.eventLogDir!, evtxFileName(channel));
       try {
         const st = await t.stat(file);
         if (st.type !== 'file') throw new Error('not a file');
