@@ -35,6 +35,8 @@ export class Io {
   readonly noInput: boolean;
   /** Animations (spinners, progress bars) only on an interactive stderr outside CI. */
   readonly animate: boolean;
+  /** A JSON document went to stdout (under --json an error then adds none). */
+  wroteJson = false;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(opts: IoOptions = {}) {
@@ -72,6 +74,7 @@ export class Io {
   }
 
   json(value: unknown): void {
+    this.wroteJson = true;
     this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
   }
 
