@@ -27,3 +27,8 @@ export function formatOffset(ms: number): string {
   if (abs < 120_000) return `${sign}${(abs / 1000).toFixed(1)} s`;
   return `${sign}${(abs / 60_000).toFixed(1)} min`;
 }
+
+/** "1 server", "2 servers": a count with its noun in the right number. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

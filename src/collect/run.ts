@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { execa } from 'execa';
 import type { Farm } from '../farm/load.js';
 import { selectServers } from '../farm/load.js';
-import { probeFarm, type ServerProbe } from '../farm/probe.js';
+import { probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
 import { COLLECTORS, selectCollectors, type CollectContext, type Collector, type CollectorOutcome, type EntrySink, type LocalRunner, abortable, type PlannedFile } from './collectors.js';
@@ -123,7 +123,8 @@ export interface SkippedRow {
 export interface CollectResult {
   schema: typeof COLLECT_SCHEMA;
   dryRun: boolean;
-  bundle?: { path: string; size: number; entries: number; mappingPath?: string };
+  /** entries: files in the zip (manifest.json included), as `bundle verify` and `bundle inspect` count them; listed: those the manifest lists. */
+  bundle?: { path: string; size: number; entries: number; listed: number; mappingPath?: string };
   partial: boolean;
   window: { from: string; to: string };
   farm: { name: string; systemId: string; file: string };
@@ -279,7 +280,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       name: p.server.name,
       folder: folderOf(p.server.name),
       reachable: p.reachable,
-      reason: p.reachable ? undefined : `${p.reason}: ${p.error ?? ''}`.trim(),
+      reason: p.reachable ? undefined : unreachableText(p.server.name, p.reason, p.error),
       hint: p.hint,
       status: p.reachable ? 'ok' : 'unreachable',
       files: 0,
@@ -309,7 +310,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
   const fileRows: SkippedRow[] = [];
   const unreachableEntries: CollectorLogEntry[] = probes
     .filter((p) => !p.reachable)
-    .map((p) => ({ server: p.server.name, collector: 'probe', status: 'failed' as const, reason: `unreachable (${p.reason}): ${p.error ?? ''}${p.hint ? ` | hint: ${p.hint}` : ''}`, durationMs: p.durationMs, files: 0, bytes: 0 }));
+    .map((p) => ({ server: p.server.name, collector: 'probe', status: 'failed' as const, reason: `unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? ` | hint: ${p.hint}` : ''}`, durationMs: p.durationMs, files: 0, bytes: 0 }));
 
   try {
     if (opts.dryRun) {
@@ -511,7 +512,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
     return {
       schema: COLLECT_SCHEMA,
       dryRun: false,
-      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries, mappingPath: finalized.mappingPath },
+      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries + 1, listed: finalized.entries, mappingPath: finalized.mappingPath },
       partial,
       window: windowJson,
       farm: { name: farm.farm.name, systemId: farm.farm.systemId, file: farm.file },

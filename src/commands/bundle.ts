@@ -6,6 +6,7 @@ import { inspectBundle, verifyBundle } from '../bundle/verify.js';
 import type { BundleManifest, ManifestEntry } from '../bundle/manifest.js';
 import { renderTable } from '../ui/table.js';
 import { statusBadge } from '../ui/badge.js';
+import { plural } from '../format.js';
 
 export function registerBundleCommands(program: Command, app: App): void {
   const bundle = program.command('bundle').description('check and list incident bundles written by `collect`');
@@ -29,7 +30,7 @@ export function registerBundleCommands(program: Command, app: App): void {
         if (app.globals(cmd).json) {
           io.json({ schema: 'clk-support/bundle-verify/v1', file: path, ok: result.ok, entries: result.entries, listed: m?.entries?.length, problems: result.problems });
         } else if (result.ok) {
-          io.out(`${statusBadge(io, 'ok')}  ${file}: ${result.entries} files, every sha256 and size matches the manifest`);
+          io.out(`${statusBadge(io, 'ok')}  ${file}: ${plural(result.entries, 'file')}, every sha256 and size matches the manifest`);
         } else {
           io.out(`${statusBadge(io, 'failed')}  ${file}: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
           io.out(renderTable(result.problems, [

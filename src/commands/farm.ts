@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode } from '../errors.js';
 import { selectServers } from '../farm/load.js';
-import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
+import { assessFarm, probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
 import { renderTable } from '../ui/table.js';
 import { formatOffset } from '../format.js';
 import { statusBadge } from '../ui/badge.js';
@@ -44,14 +44,14 @@ export function registerFarmCommands(program: Command, app: App): void {
             { header: 'STATUS', value: (p) => statusBadge(io, p.reachable ? 'reachable' : 'unreachable') },
             { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
             { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
-            { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : ''), align: 'right' },
-            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${io.fit(probeError(p), 80)}`) },
+            { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : p.reachable ? '?' : ''), align: 'right' },
+            { header: 'OS / REASON', value: (p) => io.fit(reasonCell(p), 80) },
           ]));
           if (findings.versionMismatch)
             io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
           for (const d of findings.drifted)
             io.warn(`${d.server}: clock is ${formatOffset(d.offsetMs)} off this machine (limit ${f.settings.clockDriftWarnMs} ms): license checks and log correlation depend on it`);
-          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable (${p.reason}): ${probeError(p)}${p.hint ? `; ${p.hint}` : ''}`);
+          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? `; ${p.hint}` : ''}`);
           for (const p of probes.filter((x) => x.identity?.productError)) io.debug(`${p.server.name}: version: ${p.identity!.productError}`);
         }
         const reachable = probes.filter((p) => p.reachable).length;
@@ -76,7 +76,7 @@ export function registerFarmCommands(program: Command, app: App): void {
           io.json({ schema: 'clk-support/farm-validate/v1', valid: true, file: f.file, farm: f.farm, servers: f.servers.map((s) => ({ name: s.name, role: s.role, transport: s.transport.type })) });
           return;
         }
-        io.success(`${f.file} is valid: ${f.farm.name} (${f.farm.systemId}, ${f.farm.environment}), ${f.servers.length} servers`);
+        io.success(`${f.file} is valid: ${f.farm.name} (${f.farm.systemId}, ${f.farm.environment}), ${f.servers.length} server${f.servers.length === 1 ? '' : 's'}`);
         io.out(renderTable(f.servers, [
           { header: 'SERVER', value: (s) => s.name },
           { header: 'ROLE', value: (s) => s.role },
@@ -89,10 +89,14 @@ export function registerFarmCommands(program: Command, app: App): void {
   );
 }
 
-/** The probe error without the server name the row already shows. */
-function probeError(p: ServerProbe): string {
-  const msg = p.error ?? '';
-  return msg.startsWith(`${p.server.name}: `) ? msg.slice(p.server.name.length + 2) : msg;
+/** The OS of a reachable server, and why its version or clock shows blank or "?"; or why it is unreachable. */
+function reasonCell(p: ServerProbe): string {
+  if (!p.reachable) return unreachableText(p.server.name, p.reason, p.error);
+  const id = p.identity;
+  const parts = [id?.os ?? ''];
+  if (!id?.product) parts.push(`version ?: ${id?.productError ?? 'not readable'}`);
+  if (!id?.clock) parts.push(`clock ?: ${id?.clockError ?? 'not readable'}`);
+  return parts.filter(Boolean).join('; ');
 }
 
 function probeJson(p: ServerProbe) {

@@ -12,6 +12,7 @@ import { applyLicense, type ApplyReport } from '../license/apply.js';
 import { rollbackLicense } from '../license/rollback.js';
 import { licenseStatus } from '../license/status.js';
 import { LicenseError } from '../license/errors.js';
+import { plural } from '../format.js';
 
 const REQUEST_SCHEMA = 'clk-support/license-request/v1';
 const ERROR_SCHEMA = 'clk-support/license-error/v1';
@@ -44,7 +45,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
         withJsonErrors(app, cmd, 'license request', async () => {
           const io = app.io(cmd);
           const farm = await app.farm(cmd);
-          const spinner = io.spinner(`Probing ${farm.servers.length} servers of ${farm.farm.name}`);
+          const spinner = io.spinner(`Probing ${plural(farm.servers.length, 'server')} of ${farm.farm.name}`);
           let done = 0;
           const result = await createLicenseRequest(farm, {
             out: resolve(app.cwd, opts.out),
@@ -207,7 +208,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
           const io = app.io(cmd);
           const farm = await app.farm(cmd);
           const servers = selectServers(farm, opts.server);
-          const spinner = io.spinner(`Reading the license on ${servers.length} servers`);
+          const spinner = io.spinner(`Reading the license on ${plural(servers.length, 'server')}`);
           const report = await licenseStatus(farm, { servers, signal: app.signal }).finally(() => spinner.stop());
           if (app.globals(cmd).json) io.json(report);
           else {
@@ -253,7 +254,7 @@ function renderApply(io: Io, r: ApplyReport, json: boolean): void {
   );
   for (const w of r.warnings) io.warn(w);
   const l = r.license;
-  const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${l.daysLeft} days)`;
+  const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${plural(l.daysLeft, 'day')})`;
   if (r.outcome === 'already-applied') io.success(`Nothing to do: ${what} is already installed on every covered server`);
   else if (r.outcome === 'checked') io.success(`All checks passed for ${what}; nothing was changed (--check)`);
   else if (r.outcome === 'partial') io.warn(`Installed ${what} on the reachable covered servers only (apply ${r.applyId})`);

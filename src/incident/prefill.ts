@@ -18,6 +18,7 @@ import { guessDayFirst } from './day-order.js';
 import { scanServerEvents, type ChangeEvent, type ChangeKind } from './events.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
+import { plural } from '../format.js';
 
 export const PREFILL_SCHEMA = 'clk-support/incident-prefill/v1';
 export const COMPONENT_TECHNICAL = 'XX-PART-CLK';
@@ -314,7 +315,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
       firstError,
     };
   });
-  for (const f of facts) if (!f.reachable) warn(`${f.name} unreachable (${f.reason}): its logs are not counted`);
+  for (const f of facts) if (!f.reachable) warn(`${f.name} unreachable${f.reason && f.reason !== 'unreachable' ? ` (${f.reason})` : ''}: its logs are not counted`);
 
   // Component: licensing when asked, or when license errors are most of what the logs show.
   const topic = opts.topic ?? 'auto';
@@ -323,8 +324,8 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   if (topic === 'license') component = { id: COMPONENT_LICENSING, reason: 'licensing topic chosen (--topic license)' };
   else if (topic === 'technical') component = { id: COMPONENT_TECHNICAL, reason: 'technical topic chosen (--topic technical)' };
   else if (totalErrors > 0 && licenseHits * 2 > totalErrors)
-    component = { id: COMPONENT_LICENSING, reason: `${licenseHits} of ${totalErrors} errors in the window mention licensing` };
-  else component = { id: COMPONENT_TECHNICAL, reason: totalErrors ? `${licenseHits} of ${totalErrors} errors in the window mention licensing (not most)` : 'no errors in the window; technical by default' };
+    component = { id: COMPONENT_LICENSING, reason: `${licenseHits} of ${plural(totalErrors, 'error')} in the window ${licenseHits === 1 ? 'mentions' : 'mention'} licensing` };
+  else component = { id: COMPONENT_TECHNICAL, reason: totalErrors ? `${licenseHits} of ${plural(totalErrors, 'error')} in the window ${licenseHits === 1 ? 'mentions' : 'mention'} licensing (not most)` : 'no errors in the window; technical by default' };
 
   // Changes.
   const changeEvents: IncidentPrefill['changes']['events'] = [];

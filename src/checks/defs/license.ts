@@ -7,6 +7,7 @@ import { ClkError } from '../../errors.js';
 import { unreachableOutcome, type CheckContext } from '../context.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
+import { plural } from '../../format.js';
 
 type Report = { report?: LicenseStatusReport; error?: { message: string; hint?: string } };
 
@@ -112,8 +113,8 @@ export const licenseExpiryCheck: ServerCheck = {
 /** Expired: fail; within the warning window: warn. */
 export function judgeExpiry(licenseId: string, expires: string, daysLeft: number, warnDays: number, now: Date): Outcome {
   if (Date.parse(expires) < now.getTime()) return { status: 'fail', message: `license ${licenseId} expired on ${expires}` };
-  if (daysLeft < warnDays) return { status: 'warn', message: `license ${licenseId} expires in ${daysLeft} days (${expires}; warning below ${warnDays} days)` };
-  return { status: 'pass', message: `license ${licenseId} valid until ${expires} (${daysLeft} days left)` };
+  if (daysLeft < warnDays) return { status: 'warn', message: `license ${licenseId} expires in ${plural(daysLeft, 'day')} (${expires}; warning below ${plural(warnDays, 'day')})` };
+  return { status: 'pass', message: `license ${licenseId} valid until ${expires} (${plural(daysLeft, 'day')} left)` };
 }
 
 export const licenseChecks = [licenseInstalledCheck, licenseCoveredCheck, licenseExpiryCheck];
