@@ -8,7 +8,7 @@ import { parseTime, resolveWindow } from '../logs/window.js';
 import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
 import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
 import { PRIORITY_LABEL } from '../incident/priority.js';
-import { buildEscalation, buildSpeedup, followupMissing, SPEEDUP_REQUESTS, type SpeedupRequest } from '../incident/followups.js';
+import { buildEscalation, buildSpeedup, checkPriorityRaise, followupMissing, SPEEDUP_REQUESTS, type SpeedupRequest } from '../incident/followups.js';
 import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
 import type { Io } from '../ui/io.js';
 import { registerServiceCommands } from './service.js';
@@ -158,6 +158,8 @@ export function registerIncidentCommands(program: Command, app: App): void {
     speedup.action(async (opts: Record<string, unknown>, cmd: Command) => {
       const io = app.io(cmd);
       const farm = await app.farm(cmd);
+      // Refused before any question is asked.
+      if (opts.request === 'priority') checkPriorityRaise(opts.currentPriority as Priority | undefined, opts.newPriority as Priority | undefined);
       let answers = await loadAnswers(opts, app.cwd);
       answers = await completeAnswers(io, followupMissing('speedup', farm.farm.environment, answers), answers);
       const r = buildSpeedup(farm, {

@@ -191,6 +191,10 @@ export function registerLicenseCommands(program: Command, app: App): void {
             );
             for (const w of report.warnings) io.warn(w);
             if (!report.check) io.success(`Rolled back${report.licenseId ? ` the apply of ${report.licenseId}` : ''} (${report.source})`);
+            else {
+              const would = report.servers.filter((s) => s.action === 'would-restore' || s.action === 'would-remove').length;
+              io.success(`Nothing was changed (--check): ${plural(would, 'server')} would be rolled back${report.licenseId ? ` from ${report.licenseId}` : ''}`);
+            }
           }
           if (report.servers.some((s) => s.action === 'skipped-unreachable')) app.report(ExitCode.partial);
         }),
