@@ -96,7 +96,7 @@ export const versionsCheck: GlobalCheck = {
       if (!p.reachable) {
         // A server not expected online is left out; any other one could be on another build.
         if (p.server.expected) unreachable.push(p.server.name);
-        details.push(`${p.server.name}: not checked: not reachable (${p.reason})${p.server.expected ? '' : ', not expected online'}`);
+        details.push(`${p.server.name}: not checked: not reachable${p.reason && p.reason !== 'unreachable' ? ` (${p.reason})` : ''}${p.server.expected ? '' : ', not expected online'}`);
         continue;
       }
       const v = p.identity?.product;
