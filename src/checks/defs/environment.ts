@@ -43,7 +43,7 @@ export const nodeVersionCheck: GlobalCheck = {
     const { nodeRange, toolVersion } = ctx.options;
     const ok = satisfiesMinimum(nodeVersion, nodeRange);
     const what = `Node ${nodeVersion}, clk-support ${toolVersion}`;
-    if (ok === undefined) return { status: 'warn', message: `${what}: cannot compare with the required range "${nodeRange}"` };
+    if (ok === undefined) return { status: 'error', message: `could not check: ${what}: cannot compare with the required range "${nodeRange}"` };
     if (!ok) return { status: 'fail', message: `${what}: Node ${nodeRange} is required`, hint: `install Node ${nodeRange} (an LTS release) and run clk-support with it` };
     return { status: 'pass', message: `${what} (needs ${nodeRange})` };
   },

@@ -43,6 +43,9 @@ export const logLocationsCheck: ServerCheck = {
   severity: 'error',
   timeoutMs: probeBudgetMs,
   hint: 'fix the paths under "logs" in the farm file, or give this user read access to those folders',
+  applies: (_ctx, server) =>
+    (server.logs.eventLogChannels.length > 0 && Boolean(server.logs.eventLogDir)) || Boolean(server.logs.perfmonDir) || server.logs.tracerGlobs.length > 0 ||
+    `no log folders configured for ${server.name} (logs.eventLogChannels, logs.perfmonDir, logs.tracerGlobs)`,
   async run(ctx, server): Promise<Outcome> {
     const t = await reachOrSkip(ctx, server);
     if (isOutcome(t)) return t;
@@ -111,12 +114,19 @@ export const tracerActiveCheck: ServerCheck = {
     const candidates = files.sort((a, b) => b.mtime.getTime() - a.mtime.getTime()).slice(0, TRACER_CANDIDATES);
     const utcOffset = parseUtcOffset(server.logs.tracerUtcOffset);
     let newest: { file: string; ms: number } | undefined;
+    const unreadable: string[] = [];
     for (const f of candidates) {
       if (signal.aborted) throw signal.reason;
-      const ms = await lastTimestamp(t, f, utcOffset).catch(() => undefined);
+      const ms = await lastTimestamp(t, f, utcOffset).catch((err: unknown) => {
+        unreadable.push(`${f.path}: ${errorMessage(err).replace(`${server.name}: `, '')}`);
+        return undefined;
+      });
       if (ms !== undefined && (!newest || ms > newest.ms)) newest = { file: f.path, ms };
     }
-    if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}` };
+    // Not one file could be read: that is not "no recent line", it is "could not look".
+    if (!newest && unreadable.length === candidates.length)
+      return { status: 'error', message: `could not check: none of the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'} could be read`, details: unreadable, hint: 'give this user read access to the Tracer log files' };
+    if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}`, details: unreadable };
     const probe = await ctx.probe(server);
     const age = ctx.serverNow(probe).getTime() - newest.ms;
     const maxH = ctx.options.tracerMaxAgeHours;
