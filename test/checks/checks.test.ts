@@ -1,7 +1,7 @@
 // Every check, made to pass and made to fail, through its run function and the real runner, on a
 // private copy of the demo farm (real files over the share transport) or on real sockets and programs.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendFile, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -349,6 +349,28 @@ esac`;
   it('could not check off Windows for servers reached by share: error with the reason, not a skip', async () => {
     const r = await runCheck(context(await demo.load(), { host: { platform: 'linux' } }), servicesCheck);
     expect(r.APP01).toMatchObject({ status: 'error', message: expect.stringContaining('could not check: sc.exe is Windows-only') });
+  });
+  posixOnly('from Windows, an unreachable share server is not asked at all: could not check, sc never run for it', async () => {
+    const calls = join(scratch, 'sc-calls.txt');
+    await standIn(scratch, 'sc', `printf '%s\\n' "$1" >> ${JSON.stringify(calls)}\n${SC}`);
+    await editFarm(demo.farmFile, (raw) => (raw.servers[3].services = ['W6Server']));
+    const r = await runCheck(context(await demo.load(), { host: { platform: 'win32', env: { PATH: scratch } } }), servicesCheck);
+    expect(r.WEB01).toMatchObject({ status: 'error', message: 'could not check: WEB01 is not reachable', unreachable: ['WEB01'] });
+    const asked = (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
+    expect(asked).toContain('\\\\APP01');
+    expect(asked).not.toContain('\\\\WEB01');
+  });
+  posixOnly('sc output that is not an answer (empty, access denied, RPC 1722) is could not check with the raw reason', async () => {
+    await standIn(scratch, 'sc', `case "$1" in
+  '\\\\APP01') exit 0 ;;
+  '\\\\SCHED01') printf '[SC] OpenService FAILED 5:\\r\\n\\r\\nAccess is denied.\\r\\n'; exit 5 ;;
+  *) printf '[SC] OpenSCManager FAILED 1722:\\r\\n\\r\\nThe RPC server is unavailable.\\r\\n'; exit 1722 ;;
+esac`);
+    await editFarm(demo.farmFile, (raw) => (raw.servers[0].services = ['W6Server']));
+    const r = await runCheck(context(await demo.load(), { host: { platform: 'win32', env: { PATH: scratch } } }), servicesCheck);
+    expect(r.APP01).toMatchObject({ status: 'error', message: 'could not check: W6Server: sc printed nothing' });
+    expect(r.SCHED01).toMatchObject({ status: 'error', message: expect.stringContaining('access is denied') });
+    expect(r.INT01).toMatchObject({ status: 'error', message: expect.stringContaining('RPC server is unavailable') });
   });
   posixOnly('asks `sc \\\\SERVER query` for each service: running passes, stopped or missing fails', async () => {
     await standIn(scratch, 'sc', SC);
