@@ -15,7 +15,8 @@ import { LicenseError } from '../license/errors.js';
 import { plural } from '../format.js';
 
 const REQUEST_SCHEMA = 'clk-support/license-request/v1';
-const ERROR_SCHEMA = 'clk-support/license-error/v1';
+/** The error document every command prints under --json (README, "JSON errors"), here with the servers concerned. */
+const ERROR_SCHEMA = 'clk-support/error/v1';
 
 /** Refusals whose JSON the command already printed (inside its own result document). */
 const reportedInJson = new WeakSet<object>();
@@ -26,7 +27,7 @@ async function withJsonErrors(app: App, cmd: Command, command: string, work: () 
     await work();
   } catch (err) {
     if (app.globals(cmd).json && err instanceof ClkError && !reportedInJson.has(err))
-      app.io(cmd).json({ schema: ERROR_SCHEMA, command, ok: false, error: { code: err.code, message: err.message, hint: err.hint, servers: err instanceof LicenseError ? err.servers : undefined } });
+      app.io(cmd).json({ schema: ERROR_SCHEMA, command, ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode, servers: err instanceof LicenseError ? err.servers : undefined } });
     throw err;
   }
 }

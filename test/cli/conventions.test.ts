@@ -56,6 +56,12 @@ describe('--json errors are JSON on stdout', () => {
     }
   });
 
+  it('a command failure uses the same document (license apply of a missing file)', async () => {
+    const r = await runCli(['--farm', DEMO_FARM, '--json', 'license', 'apply', '/nonexistent/license.response']);
+    expect(r.exitCode).toBe(1);
+    expect(errorDoc(r.stdout)).toMatchObject({ code: 'LICENSE_FILE_UNREADABLE', exitCode: 1, hint: expect.any(String) });
+  });
+
   it('the option may come anywhere before --, and without --json errors stay prose on stderr only', async () => {
     const late = await runCli(['farm', 'status', '--bogus', '--json']);
     expect(errorDoc(late.stdout).code).toBe('UNKNOWN_OPTION');
