@@ -12,6 +12,7 @@ import { buildEscalation, buildSpeedup, checkPriorityRaise, followupMissing, SPE
 import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
 import type { Io } from '../ui/io.js';
 import { registerServiceCommands } from './service.js';
+import { plural } from '../format.js';
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -88,7 +89,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
       const window = resolveWindow({ from: opts.from as string, to: opts.to as string, around: opts.around as string, span: opts.span as string });
       const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
       let answers = await loadAnswers(opts, app.cwd);
-      const spinner = io.spinner(`Reading ${servers.length} server(s) of ${farm.farm.name}`);
+      const spinner = io.spinner(`Reading ${plural(servers.length, 'server')} of ${farm.farm.name}`);
       let result: IncidentPrefill;
       try {
         result = await prefillIncident(farm, {

@@ -214,7 +214,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   // Reach the servers (or take collect's open transports), reading versions and clock offsets.
   const given = opts.transports ?? new Map<string, Transport>();
   const toProbe = servers.filter((s) => !given.has(s.name));
-  opts.onProgress?.(`probing ${toProbe.length} server(s)`);
+  opts.onProgress?.(`probing ${plural(toProbe.length, 'server')}`);
   const probed = toProbe.length ? await probeFarm(farm, toProbe, { keepOpen: true, signal: opts.signal }) : { probes: [], transports: new Map<string, Transport>() };
   const probes = new Map<string, ServerProbe>(probed.probes.map((p) => [p.server.name, p]));
   for (const s of servers) {
