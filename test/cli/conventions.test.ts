@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_FARM, runCli } from '../support/cli.js';
+import { DEMO_FARM, copyDemoFarm, runCli } from '../support/cli.js';
 
 function errorDoc(stdout: string) {
   const doc = JSON.parse(stdout);
@@ -57,9 +57,15 @@ describe('--json errors are JSON on stdout', () => {
   });
 
   it('a command failure uses the same document (license apply of a missing file)', async () => {
-    const r = await runCli(['--farm', DEMO_FARM, '--json', 'license', 'apply', '/nonexistent/license.response']);
-    expect(r.exitCode).toBe(1);
-    expect(errorDoc(r.stdout)).toMatchObject({ code: 'LICENSE_FILE_UNREADABLE', exitCode: 1, hint: expect.any(String) });
+    // A private copy: apply logs every attempt beside the farm file.
+    const copy = await copyDemoFarm();
+    try {
+      const r = await runCli(['--farm', copy.farmFile, '--json', 'license', 'apply', join(copy.dir, 'no-such.response')]);
+      expect(r.exitCode).toBe(1);
+      expect(errorDoc(r.stdout)).toMatchObject({ code: 'LICENSE_FILE_UNREADABLE', exitCode: 1, hint: expect.any(String) });
+    } finally {
+      await copy.cleanup();
+    }
   });
 
   it('the option may come anywhere before --, and without --json errors stay prose on stderr only', async () => {
