@@ -3,7 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { App, examples, type AppStreams } from './app.js';
 import { registrations } from './commands/index.js';
-import { ClkError, ExitCode, InterruptedError, errorMessage, isAbortError, type ExitCodeValue } from './errors.js';
+import { ClkError, ExitCode, InterruptedError, UsageError, errorMessage, isAbortError, type ExitCodeValue } from './errors.js';
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = (require('../package.json') as { version: string }).version;
@@ -53,7 +53,9 @@ export function buildProgram(app: App): Command {
 
 export function exitCodeFor(err: unknown): ExitCodeValue {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCode.ok;
+    // `help` asked for (exit 0) vs. a bare group without its subcommand: help on stderr, a usage error.
+    if (err.code === 'commander.help') return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     return ExitCode.usage;
   }
   if (err instanceof ClkError) return err.exitCode;
@@ -73,6 +75,7 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
   process.on('SIGTERM', onSigint);
   const outputClosed = watchOutput(streams, controller);
   const app = new App(streams, controller.signal);
+  const jsonErrors = wantsJson(argv);
   try {
     const program = buildProgram(app);
     if (argv[0] === '__complete') {
@@ -81,10 +84,12 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
       return ExitCode.ok;
     }
     if (argv.length === 0) {
-      program.outputHelp();
+      // Not asked for: the usage goes to stderr and it is a usage error, like a bare group.
+      program.outputHelp({ error: true });
+      if (jsonErrors) printJsonError(app, new UsageError('no command given', { code: 'MISSING_COMMAND', hint: 'run "clk-support --help" for the commands' }));
       return ExitCode.usage;
     }
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(helpAsFlag(program, argv), { from: 'user' });
     await settled(streams.stdout ?? process.stdout);
     if (outputClosed()) return ExitCode.ok;
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -93,6 +98,7 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
   } catch (err) {
     if (outputClosed()) return ExitCode.ok; // the reader (head, less, grep -q) has what it wanted
     const code = exitCodeFor(err);
+    if (jsonErrors && code !== ExitCode.ok) printJsonError(app, err);
     if (err instanceof CommanderError) return code; // commander already printed the message
     const io = app.fallbackIo();
     if (err instanceof ClkError) io.error(err.message, err.hint);
@@ -152,4 +158,60 @@ function watchOutput(streams: AppStreams, controller: AbortController): () => bo
     stderr.on('error', () => {});
   }
   return () => closed;
+}
+
+export const ERROR_SCHEMA = 'clk-support/error/v1';
+
+/** --json anywhere before a `--`: errors are then a JSON document too (parsing may not have got that far). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** The error object of a failed command under --json, for scripts that must never parse prose. */
+export function errorJson(err: unknown): { schema: string; error: { code: string; message: string; hint?: string; exitCode: number } } {
+  const exitCode = exitCodeFor(err);
+  let code: string;
+  let message = errorMessage(err);
+  let hint: string | undefined;
+  if (err instanceof CommanderError) {
+    // commander.unknownOption -> UNKNOWN_OPTION; a bare group (help shown on stderr) -> MISSING_COMMAND.
+    code = err.code === 'commander.help' ? 'MISSING_COMMAND' : err.code.replace(/^commander\./, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
+    message = err.code === 'commander.help' ? 'a subcommand is required (the usage is on stderr)' : message.replace(/^error: /, '');
+    hint = 'run the command with --help for its usage';
+  } else if (err instanceof ClkError) {
+    code = err.code;
+    hint = err.hint;
+  } else if (exitCode === ExitCode.interrupted) code = 'INTERRUPTED';
+  else {
+    code = 'INTERNAL';
+    hint = 'this is a bug in clk-support; run with --verbose and report it';
+  }
+  return { schema: ERROR_SCHEMA, error: { code, message, ...(hint ? { hint } : {}), exitCode } };
+}
+
+/**
+ * On stdout, as the command's one JSON document; a command that already printed its result document
+ * (which then carries the outcome) gets no second one. The prose message still goes to stderr.
+ */
+function printJsonError(app: App, err: unknown): void {
+  const io = app.fallbackIo();
+  if (io.wroteJson) return;
+  io.json(errorJson(err));
+}
+
+/** `help farm status` shows the help of `farm status` (commander alone would show the group's). */
+function helpAsFlag(program: Command, argv: string[]): string[] {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((x): x is string => Boolean(x))));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return argv;
+    if (a.startsWith('-')) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    if (a !== 'help' || i === argv.length - 1) return argv;
+    return [...argv.slice(0, i), ...argv.slice(i + 1), '--help'];
+  }
+  return argv;
 }

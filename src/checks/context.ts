@@ -7,6 +7,7 @@ import type { ServerConfig } from '../farm/schema.js';
 import { probeServer, type ServerProbe } from '../farm/probe.js';
 import { createTransport } from '../farm/transports/index.js';
 import type { ExecResult, Transport } from '../farm/transports/transport.js';
+import type { Outcome } from './types.js';
 
 /** This machine, as the checks see it; replaceable so that Windows-only paths are testable anywhere. */
 export interface Host {
@@ -153,7 +154,19 @@ export class CheckContext {
   }
 }
 
-/** The reason a per-server check is skipped when its server cannot be reached. */
-export function unreachableReason(probe: ServerProbe): string {
-  return `not reachable (${probe.reason ?? 'unknown'}): see server.reachable[${probe.server.name}]`;
+/**
+ * What a per-server check answers when its server cannot be reached: it could not look (`error`,
+ * always failing the run), or, for a server listed with "expected": false, it does not apply.
+ */
+export function unreachableOutcome(probe: ServerProbe): Outcome {
+  const name = probe.server.name;
+  if (!probe.server.expected)
+    return { status: 'skip', message: `${name} is not reachable and is listed with "expected": false (not expected online)` };
+  return {
+    status: 'error',
+    message: `could not check: ${name} is not reachable${probe.reason && probe.reason !== 'unreachable' ? ` (${probe.reason})` : ''}`,
+    details: [probe.error ?? 'no detail', `see server.reachable[${name}]`],
+    hint: probe.hint ?? `bring ${name} up (or fix how the farm file reaches it) and run the check again`,
+    unreachable: [name],
+  };
 }

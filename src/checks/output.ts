@@ -37,7 +37,8 @@ export function summaryLine(s: Summary): string {
   const parts = [`${s.pass} passed`, `${s.warn} warning${s.warn === 1 ? '' : 's'}`, `${s.fail} failed`, `${s.skip} skipped`];
   if (s.error) parts.push(`${s.error} error${s.error === 1 ? '' : 's'}`);
   if (s.timeout) parts.push(`${s.timeout} timed out`);
-  return `${parts.join(', ')} in ${(s.durationMs / 1000).toFixed(1)} s`;
+  const down = (s.unreachable ?? []).map((u) => `${u.server} (${u.results} check${u.results === 1 ? '' : 's'} could not look)`);
+  return `${parts.join(', ')} in ${(s.durationMs / 1000).toFixed(1)} s${down.length ? `; not reachable: ${down.join(', ')}` : ''}`;
 }
 
 function resultText(x: CheckResult): string {

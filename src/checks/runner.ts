@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import { InterruptedError, UsageError, errorMessage } from '../errors.js';
 import type { ServerConfig } from '../farm/schema.js';
-import type { CheckContext } from './context.js';
+import { unreachableOutcome, type CheckContext } from './context.js';
 import type { CheckDef, CheckResult, Outcome, Status, Summary } from './types.js';
 
 export interface Selection {
@@ -119,12 +119,13 @@ async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Pro
   const { def, server } = p;
   const base = { id: p.id, check: def.id, server: server?.name, group: def.group, title: def.title, severity: def.severity };
   const started = Date.now();
-  const finish = (status: Status, message: string, details: string[] = [], hint?: string): CheckResult => ({
+  const finish = (status: Status, message: string, details: string[] = [], hint?: string, unreachable?: string[]): CheckResult => ({
     ...base,
     status,
     message,
     details,
     hint: status === 'pass' || status === 'skip' ? undefined : hint ?? def.hint,
+    ...(unreachable?.length ? { unreachable } : {}),
     durationMs: Date.now() - started,
   });
 
@@ -134,6 +135,9 @@ async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Pro
   } catch (err) {
     return finish('error', `could not decide whether the check applies: ${errorMessage(err)}`);
   }
+  // Without a valid farm file a check of the farm could not look: that must not read as "does not apply".
+  if (!ctx.farm && (def.scope === 'server' || def.needsFarm))
+    return finish('error', `could not check: the farm file is not valid: see farm.valid`, [ctx.farmError?.message.split('\n')[0] ?? 'not loaded'], ctx.farmError?.hint);
   if (reason !== undefined) return finish('skip', reason);
 
   const timeoutMs = opts.timeoutMs ?? (typeof def.timeoutMs === 'function' ? def.timeoutMs(ctx) : def.timeoutMs);
@@ -154,14 +158,22 @@ async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Pro
     else opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    const work = (async (): Promise<Outcome> => (def.scope === 'global' ? def.run(ctx, signal) : def.run(ctx, server!, signal)))();
+    const work = (async (): Promise<Outcome> => {
+      if (def.scope === 'global') return def.run(ctx, signal);
+      // A check that could not look at its server must never read as green, whatever else is selected.
+      if (def.needsServer !== false) {
+        const probe = await ctx.probe(server!);
+        if (!probe.reachable) return unreachableOutcome(probe);
+      }
+      return def.run(ctx, server!, signal);
+    })();
     const outcome = await Promise.race([work, expired, interrupted]);
     if (outcome === 'interrupted') throw opts.signal?.reason ?? new InterruptedError();
     if (outcome === 'timeout') return finish('timeout', `no answer within ${timeoutMs} ms`, [], `${def.hint}; raise the limit with --timeout if the server is merely slow`);
     let status: Status = outcome.status;
     // A warning-severity check never blocks: its failure is reported as a warning.
     if (status === 'fail' && def.severity === 'warning') status = 'warn';
-    return finish(status, outcome.message, outcome.details ?? [], outcome.hint);
+    return finish(status, outcome.message, outcome.details ?? [], outcome.hint, outcome.unreachable);
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new InterruptedError();
     if (timeout.signal.aborted) return finish('timeout', `no answer within ${timeoutMs} ms`);
@@ -177,6 +189,8 @@ async function runOne(ctx: CheckContext, p: PlannedCheck, opts: RunOptions): Pro
 /** Whether one result makes the run fail. */
 export function isFailing(r: CheckResult, strict: boolean): boolean {
   if (r.status === 'fail') return true;
+  // Not looked at because a server is down: never green, whatever the check's severity.
+  if (r.unreachable?.length && r.status !== 'pass' && r.status !== 'skip') return true;
   if (r.status === 'error' || r.status === 'timeout') return strict || r.severity === 'error';
   if (r.status === 'warn') return strict;
   return false;
@@ -192,9 +206,16 @@ export function summarize(results: readonly CheckResult[], strict: boolean, dura
     skip: count('skip'),
     error: count('error'),
     timeout: count('timeout'),
+    unreachable: unreachableCounts(results),
     durationMs,
     failed: results.some((r) => isFailing(r, strict)),
   };
+}
+
+function unreachableCounts(results: readonly CheckResult[]): Summary['unreachable'] {
+  const counts = new Map<string, number>();
+  for (const r of results) if (r.status !== 'pass' && r.status !== 'skip') for (const s of r.unreachable ?? []) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([server, n]) => ({ server, results: n }));
 }
 
 export interface RetryOptions {

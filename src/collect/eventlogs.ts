@@ -94,7 +94,7 @@ export const eventLogsCollector: Collector = {
     const out: PlannedFile[] = [];
     for (const channel of ctx.server.logs.eventLogChannels) {
       signal.throwIfAborted();
-      const path = joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir, channelFileName(channel));
+      const path = joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir!, channelFileName(channel));
       const bundlePath = `${ctx.folder}/eventlogs/${safeSegment(channelFileName(channel))}`;
       if (native) {
         const cmd = wevtutilExportCommand({ channel, outFile: join(ctx.tempDir, 'x.evtx'), window: ctx.window, remote: native.remote });

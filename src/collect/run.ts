@@ -9,7 +9,7 @@ import pLimit from 'p-limit';
 import { execa } from 'execa';
 import type { Farm } from '../farm/load.js';
 import { selectServers } from '../farm/load.js';
-import { probeFarm, type ServerProbe } from '../farm/probe.js';
+import { probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { FailedError, InterruptedError, errorMessage } from '../errors.js';
 import { escapeControl } from '../format.js';
@@ -143,7 +143,8 @@ export interface SkippedRow {
 export interface CollectResult {
   schema: typeof COLLECT_SCHEMA;
   dryRun: boolean;
-  bundle?: { path: string; size: number; entries: number; mappingPath?: string };
+  /** entries: files in the zip (manifest.json included), as `bundle verify` and `bundle inspect` count them; listed: those the manifest lists. */
+  bundle?: { path: string; size: number; entries: number; listed: number; mappingPath?: string };
   partial: boolean;
   /** No event log record and no Tracer line inside the window (exit 3: the bundle misses what SAP asked for). */
   noLogData?: boolean;
@@ -242,7 +243,7 @@ async function estimateServer(ctx: CollectContext, collectors: readonly Collecto
     try {
       if (c.id === 'eventlogs') {
         for (const ch of ctx.server.logs.eventLogChannels) {
-          const st = await ctx.transport.stat(joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir, channelFileName(ch))).catch(() => undefined);
+          const st = await ctx.transport.stat(joinServerPath(ctx.transport.platform, ctx.server.logs.eventLogDir!, channelFileName(ch))).catch(() => undefined);
           if (st && st.size <= ctx.maxFileBytes) total += st.size;
         }
       } else {
@@ -312,7 +313,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       name: p.server.name,
       folder: folderOf(p.server.name),
       reachable: p.reachable,
-      reason: p.reachable ? undefined : `${p.reason}: ${p.error ?? ''}`.trim(),
+      reason: p.reachable ? undefined : unreachableText(p.server.name, p.reason, p.error),
       hint: p.hint,
       status: p.reachable ? 'ok' : 'unreachable',
       files: 0,
@@ -342,7 +343,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
   const fileRows: SkippedRow[] = [];
   const unreachableEntries: CollectorLogEntry[] = probes
     .filter((p) => !p.reachable)
-    .map((p) => ({ server: p.server.name, collector: 'probe', status: 'failed' as const, reason: `unreachable (${p.reason}): ${p.error ?? ''}${p.hint ? ` | hint: ${p.hint}` : ''}`, durationMs: p.durationMs, files: 0, bytes: 0 }));
+    .map((p) => ({ server: p.server.name, collector: 'probe', status: 'failed' as const, reason: `unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? ` | hint: ${p.hint}` : ''}`, durationMs: p.durationMs, files: 0, bytes: 0 }));
 
   try {
     if (opts.dryRun) {
@@ -572,7 +573,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
     return {
       schema: COLLECT_SCHEMA,
       dryRun: false,
-      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries, mappingPath: finalized.mappingPath },
+      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries + 1, listed: finalized.entries, mappingPath: finalized.mappingPath },
       partial,
       noLogData,
       window: windowJson,

@@ -6,6 +6,7 @@ import { inspectBundle, verifyBundle } from '../bundle/verify.js';
 import type { BundleManifest, ManifestEntry } from '../bundle/manifest.js';
 import { renderTable } from '../ui/table.js';
 import { statusBadge } from '../ui/badge.js';
+import { plural } from '../format.js';
 
 export function registerBundleCommands(program: Command, app: App): void {
   const bundle = examples(program.command('bundle').description('check and list incident bundles written by `collect`'), ['clk-support bundle verify FSP_20261120-093000_1a2b3c4d.zip', 'clk-support bundle inspect FSP_20261120-093000_1a2b3c4d.zip --json']);
@@ -29,7 +30,7 @@ export function registerBundleCommands(program: Command, app: App): void {
         if (app.globals(cmd).json) {
           io.json({ schema: 'clk-support/bundle-verify/v1', file: path, ok: result.ok, entries: result.entries, listed: m?.entries?.length, problems: result.problems });
         } else if (result.ok) {
-          io.out(`${statusBadge(io, 'ok')}  ${file}: ${result.entries} files, every sha256 and size matches the manifest`);
+          io.out(`${statusBadge(io, 'ok')}  ${file}: ${plural(result.entries, 'file')}, every sha256 and size matches the manifest`);
         } else {
           io.out(`${statusBadge(io, 'failed')}  ${file}: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
           io.table(result.problems, [

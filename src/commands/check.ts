@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
-import { ClkError, ExitCode, FailedError, UsageError } from '../errors.js';
+import { ClkError, ExitCode, UsageError, errorMessage } from '../errors.js';
 import type { Farm } from '../farm/load.js';
 import { selectServers } from '../farm/load.js';
 import { ALL_CHECKS } from '../checks/catalog.js';
@@ -116,6 +116,9 @@ export function registerCheckCommand(program: Command, app: App): void {
         validateSelection(ALL_CHECKS, selection, farm?.servers.map((s) => s.name) ?? []);
         const planned = planChecks(ALL_CHECKS, servers, selection);
         if (planned.length === 0) throw new UsageError('the selection leaves no check to run', { hint: 'loosen --only / --skip / --group' });
+        // A report that cannot be written is found out before the run, not after it.
+        const junitFile = opts.junit && opts.junit !== '-' ? resolve(app.cwd, opts.junit) : undefined;
+        if (junitFile) await writeJunit(junitFile, '');
 
         const makeContext = () =>
           new CheckContext({
@@ -132,7 +135,7 @@ export function registerCheckCommand(program: Command, app: App): void {
             },
           });
         const startedAt = new Date();
-        const spinner = io.spinner(`Running ${planned.length} checks${farm ? ` on ${farm.farm.name}` : ''}`);
+        const spinner = io.spinner(`Running ${planned.length} check${planned.length === 1 ? '' : 's'}${farm ? ` on ${farm.farm.name}` : ''}`);
         let results: CheckResult[];
         let attempts: number;
         try {
@@ -173,17 +176,9 @@ export function registerCheckCommand(program: Command, app: App): void {
         else if (opts.junit === '-') io.stdout.write(toJunit(report));
         else renderHuman(io, report);
 
-        if (opts.junit && opts.junit !== '-') {
-          const file = resolve(app.cwd, opts.junit);
-          try {
-            await mkdir(dirname(file), { recursive: true });
-            const tmp = `${file}.${process.pid}.tmp`;
-            await writeFile(tmp, toJunit(report));
-            await rename(tmp, file);
-            io.info(`JUnit report written to ${file}`);
-          } catch (err) {
-            throw new FailedError(`cannot write the JUnit report ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`, { hint: 'choose a writable path for --junit' });
-          }
+        if (junitFile) {
+          await writeJunit(junitFile, toJunit(report));
+          io.info(`JUnit report written to ${junitFile}`);
         }
         if (summary.failed) app.report(ExitCode.failed);
       }),
@@ -198,6 +193,40 @@ export function registerCheckCommand(program: Command, app: App): void {
       'clk-support check --list',
     ],
   );
+}
+
+/** Write the JUnit file whole (temp name, then rename); a path that cannot take it is a usage error (exit 2). */
+async function writeJunit(file: string, xml: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    const st = await stat(file).catch(() => undefined);
+    if (st?.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    await writeFile(tmp, xml);
+    if (xml === '') await unlink(tmp); // the probe before the run: can a file be made there?
+    else await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw new UsageError(`--junit: cannot write the JUnit report to ${file}: ${fileErrorText(err)}`, {
+      code: 'JUNIT_NOT_WRITABLE',
+      hint: 'give --junit a file path in a folder you can write to (its missing folders are created), or "-" for stdout',
+    });
+  }
+}
+
+function fileErrorText(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const text: Record<string, string> = {
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'a part of the path is a file, not a folder',
+    EISDIR: 'that path is a folder',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on the device',
+    ENAMETOOLONG: 'the name is too long',
+  };
+  return code && text[code] ? `${text[code]} (${code})` : errorMessage(err);
 }
 
 const SYMBOL: Record<Status, string> = { pass: '✓', warn: '!', fail: '✗', skip: '-', error: '☠', timeout: '⏱' };

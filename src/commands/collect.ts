@@ -8,7 +8,7 @@ import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
 import { describeWindow, parseDuration, type TimeWindow } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { renderTable } from '../ui/table.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatDuration, plural } from '../format.js';
 import type { ProgressTask } from '../ui/io.js';
 import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
@@ -162,7 +162,7 @@ function renderSummary(io: Io, r: CollectResult): void {
     io.warn(`${e.server ? `${e.server} ` : ''}${e.collector} ${e.status}: ${e.reason ?? ''}`);
   for (const f of r.files.filter((x) => x.kind === 'skipped')) io.debug(`${f.server} ${f.collector}: skipped ${f.path}: ${f.reason}`);
   const b = r.bundle!;
-  const line = `bundle ${b.path}: ${b.entries} files, ${formatBytes(b.size)} (from ${formatBytes(r.totals.bytes)}) in ${formatDuration(r.totals.durationMs)}`;
+  const line = `bundle ${b.path}: ${plural(b.entries, 'file')}, ${formatBytes(b.size)} (from ${formatBytes(r.totals.bytes)}) in ${formatDuration(r.totals.durationMs)}`;
   if (r.partial) io.warn(`partial ${line}: see collector.log inside`);
   else io.success(line);
   if (b.mappingPath) io.info(`anonymization mapping (private, do not send): ${b.mappingPath}`);

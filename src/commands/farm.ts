@@ -8,7 +8,7 @@ import { checkSshFiles } from '../farm/local-files.js';
 import { loadTrustedKey } from '../license/crypto.js';
 import { identityProblems, parseServerSpec, renderFarmFile, writeFarmFile, type FarmIdentityDraft, type ServerDraft } from '../farm/init.js';
 import { resolve } from 'node:path';
-import { assessFarm, probeFarm, type ServerProbe } from '../farm/probe.js';
+import { assessFarm, probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
 import { renderTable } from '../ui/table.js';
 import { formatOffset } from '../format.js';
 import { statusBadge } from '../ui/badge.js';
@@ -111,7 +111,7 @@ export function registerFarmCommands(program: Command, app: App): void {
             const draftFarm = parseFarm(renderFarmFile(identity, [d]), out);
             const { probes } = await probeFarm(draftFarm, draftFarm.servers, { signal: app.signal });
             const p = probes[0]!;
-            return { reachable: p.reachable, detail: p.reachable ? [p.identity?.os, p.identity?.product?.version && `ClickSoftware ${p.identity.product.version}`].filter(Boolean).join(', ') || 'ok' : `${p.reason}: ${probeError(p)}` };
+            return { reachable: p.reachable, detail: p.reachable ? [p.identity?.os, p.identity?.product?.version && `ClickSoftware ${p.identity.product.version}`].filter(Boolean).join(', ') || 'ok' : unreachableText(p.server.name, p.reason, p.error) };
           });
         } else {
           const problems = identityProblems(given);
@@ -174,14 +174,14 @@ async function showStatus(app: App, cmd: Command, f: Farm, servers: readonly Ser
             { header: 'STATUS', value: (p) => statusBadge(io, p.reachable ? 'reachable' : 'unreachable') },
             { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
             { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
-            { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : ''), align: 'right' },
-            { header: 'OS / REASON', value: (p) => (p.reachable ? p.identity?.os ?? '' : `${p.reason}: ${io.fit(probeError(p), 80)}`), free: true },
+            { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : p.reachable ? '?' : ''), align: 'right' },
+            { header: 'OS / REASON', value: (p) => reasonCell(p), free: true },
           ]);
           if (findings.versionMismatch)
             io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
           for (const d of findings.drifted)
             io.warn(`${d.server}: clock is ${formatOffset(d.offsetMs)} off this machine (limit ${f.settings.clockDriftWarnMs} ms): license checks and log correlation depend on it`);
-          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable (${p.reason}): ${probeError(p)}${p.hint ? `; ${p.hint}` : ''}`);
+          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? `; ${p.hint}` : ''}`);
           for (const p of probes.filter((x) => x.identity?.productError)) io.debug(`${p.server.name}: version: ${p.identity!.productError}`);
         }
         const reachable = probes.filter((p) => p.reachable).length;
@@ -202,10 +202,14 @@ async function localFileProblems(f: Farm): Promise<string[]> {
   return out;
 }
 
-/** The probe error without the server name the row already shows. */
-function probeError(p: ServerProbe): string {
-  const msg = p.error ?? '';
-  return msg.startsWith(`${p.server.name}: `) ? msg.slice(p.server.name.length + 2) : msg;
+/** The OS of a reachable server, and why its version or clock shows blank or "?"; or why it is unreachable. */
+function reasonCell(p: ServerProbe): string {
+  if (!p.reachable) return unreachableText(p.server.name, p.reason, p.error);
+  const id = p.identity;
+  const parts = [id?.os ?? ''];
+  if (!id?.product) parts.push(`version ?: ${id?.productError ?? 'not readable'}`);
+  if (!id?.clock) parts.push(`clock ?: ${id?.clockError ?? 'not readable'}`);
+  return parts.filter(Boolean).join('; ');
 }
 
 function probeJson(p: ServerProbe) {

@@ -9,7 +9,7 @@ import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, t
 import { prefillIncident, renderIncidentMarkdown, renderIncidentText, withAnswers, type IncidentPrefill, type Topic } from '../incident/prefill.js';
 import { MissingAnswersError, PRIORITIES, QUESTIONS, parseAnswers, type IncidentAnswers, type Priority, type Question } from '../incident/questions.js';
 import { PRIORITY_LABEL } from '../incident/priority.js';
-import { buildEscalation, buildSpeedup, followupMissing, SPEEDUP_REQUESTS, type SpeedupRequest } from '../incident/followups.js';
+import { buildEscalation, buildSpeedup, checkPriorityRaise, followupMissing, SPEEDUP_REQUESTS, type SpeedupRequest } from '../incident/followups.js';
 import { askQuestions, confirmVeryHigh } from '../ui/incident-prompts.js';
 import type { Io } from '../ui/io.js';
 import { registerServiceCommands } from './service.js';
@@ -42,6 +42,7 @@ function addAnonymizeOptions(cmd: Command): Command {
     .option('--anonymize', 'replace host names (with their domains), IPs and user names with tokens, one mapping for the run')
     .option('--anon-map <file>', 'where to write the private mapping with --anonymize (default ./clk-incident-<command>-<UTC>.anon-map.json; an existing file is never replaced)');
 }
+import { plural } from '../format.js';
 
 function camel(flag: string): string {
   return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -122,7 +123,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
       const servers = selectServers(farm, opts.server as string[] | undefined).map((s) => s.name);
       let answers = await loadAnswers(opts, app.cwd);
       saveAnswersLater(app, io, opts as SaveOptions, () => answers);
-      const spinner = io.spinner(`Reading ${servers.length} server(s) of ${farm.farm.name}`);
+      const spinner = io.spinner(`Reading ${plural(servers.length, 'server')} of ${farm.farm.name}`);
       let result: IncidentPrefill;
       try {
         result = await prefillIncident(farm, {
@@ -206,6 +207,8 @@ export function registerIncidentCommands(program: Command, app: App): void {
       const io = app.io(cmd);
       saveResults(app, io, opts as SaveOptions);
       const farm = await app.farm(cmd);
+      // Refused before any question is asked.
+      if (opts.request === 'priority') checkPriorityRaise(opts.currentPriority as Priority | undefined, opts.newPriority as Priority | undefined);
       let answers = await loadAnswers(opts, app.cwd);
       saveAnswersLater(app, io, opts as SaveOptions, () => answers);
       answers = await completeAnswers(io, followupMissing('speedup', farm.farm.environment, answers), answers);

@@ -13,9 +13,11 @@ import { applyPlan, type ApplyPlan } from '../license/plan.js';
 import { rollbackLicense } from '../license/rollback.js';
 import { licenseStatus } from '../license/status.js';
 import { LicenseError } from '../license/errors.js';
+import { plural } from '../format.js';
 
 const REQUEST_SCHEMA = 'clk-support/license-request/v1';
-const ERROR_SCHEMA = 'clk-support/license-error/v1';
+/** The error document every command prints under --json (README, "JSON errors"), here with the servers concerned. */
+const ERROR_SCHEMA = 'clk-support/error/v1';
 
 /** Refusals whose JSON the command already printed (inside its own result document). */
 const reportedInJson = new WeakSet<object>();
@@ -26,7 +28,7 @@ async function withJsonErrors(app: App, cmd: Command, command: string, work: () 
     await work();
   } catch (err) {
     if (app.globals(cmd).json && err instanceof ClkError && !reportedInJson.has(err))
-      app.io(cmd).json({ schema: ERROR_SCHEMA, command, ok: false, error: { code: err.code, message: err.message, hint: err.hint, servers: err instanceof LicenseError ? err.servers : undefined } });
+      app.io(cmd).json({ schema: ERROR_SCHEMA, command, ok: false, error: { code: err.code, message: err.message, hint: err.hint, exitCode: err.exitCode, servers: err instanceof LicenseError ? err.servers : undefined } });
     throw err;
   }
 }
@@ -45,7 +47,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
         withJsonErrors(app, cmd, 'license request', async () => {
           const io = app.io(cmd);
           const farm = await app.farm(cmd);
-          const spinner = io.spinner(`Probing ${farm.servers.length} servers of ${farm.farm.name}`);
+          const spinner = io.spinner(`Probing ${plural(farm.servers.length, 'server')} of ${farm.farm.name}`);
           let done = 0;
           const result = await createLicenseRequest(farm, {
             out: resolve(app.cwd, opts.out),
@@ -192,6 +194,10 @@ export function registerLicenseCommands(program: Command, app: App): void {
             );
             for (const w of report.warnings) io.warn(w);
             if (!report.check) io.success(`Rolled back${report.licenseId ? ` the apply of ${report.licenseId}` : ''} (${report.source})`);
+            else {
+              const would = report.servers.filter((s) => s.action === 'would-restore' || s.action === 'would-remove').length;
+              io.success(`Nothing was changed (--check): ${plural(would, 'server')} would be rolled back${report.licenseId ? ` from ${report.licenseId}` : ''}`);
+            }
           }
           if (report.servers.some((s) => s.action === 'skipped-unreachable')) app.report(ExitCode.partial);
         }),
@@ -209,7 +215,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
           const io = app.io(cmd);
           const farm = await app.farm(cmd);
           const servers = selectServers(farm, opts.server);
-          const spinner = io.spinner(`Reading the license on ${servers.length} servers`);
+          const spinner = io.spinner(`Reading the license on ${plural(servers.length, 'server')}`);
           const report = await licenseStatus(farm, { servers, signal: app.signal }).finally(() => spinner.stop());
           if (app.globals(cmd).json) io.json(report);
           else {
@@ -276,7 +282,7 @@ function renderApply(io: Io, r: ApplyReport, json: boolean): void {
   );
   for (const w of r.warnings) io.warn(w);
   const l = r.license;
-  const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${l.daysLeft} days)`;
+  const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${plural(l.daysLeft, 'day')})`;
   if (r.outcome === 'already-applied') io.success(`Nothing to do: ${what} is already installed on every covered server`);
   else if (r.outcome === 'partial') io.warn(`Installed ${what} on the reachable covered servers only (apply ${r.applyId})`);
   else io.success(`Installed ${what} on ${r.servers.filter((s) => s.action === 'installed').map((s) => s.server).join(', ')} (apply ${r.applyId})`);

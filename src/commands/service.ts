@@ -1,10 +1,21 @@
 import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { saveResults, type SaveOptions } from './save-output.js';
-import { MissingInputError } from '../errors.js';
-import { parseTime } from '../logs/window.js';
-import { buildServiceRequest, SUPPORT_LEVELS, type SupportLevel } from '../incident/service-request.js';
 import { createOutgoing } from '../bundle/outgoing.js';
+import { MissingAnswersError } from '../incident/questions.js';
+import { parseTime } from '../logs/window.js';
+import { buildServiceRequest, SUPPORT_LEVELS, validateServiceDate, type SupportLevel } from '../incident/service-request.js';
+
+/** The fields SAP requires for a booking, in the order they are asked. */
+const FIELDS = [
+  { key: 'supportLevel', flag: '--support-level standard|psle|enterprise', prompt: 'The support offering' },
+  { key: 'date', flag: '--date', prompt: 'Requested service date (YYYY-MM-DD)' },
+  { key: 'type', flag: '--type', prompt: 'Type of service' },
+  { key: 'goLive', flag: '--go-live', prompt: 'Project go-live date (YYYY-MM-DD)' },
+  { key: 'contactName', flag: '--contact-name', prompt: 'Contact person' },
+  { key: 'contactPhone', flag: '--contact-phone', prompt: 'Contact phone' },
+  { key: 'contactEmail', flag: '--contact-email', prompt: 'Contact email' },
+] as const;
 
 export function registerServiceCommands(program: Command, app: App): void {
   const service = examples(program.command('service').description('SAP remote services'), ['clk-support service request --type "GoingLive Check" --date 2027-03-01 --go-live 2027-04-01']);
@@ -30,28 +41,32 @@ export function registerServiceCommands(program: Command, app: App): void {
         const io = app.io(cmd);
         saveResults(app, io, opts as SaveOptions);
         const farm = await app.farm(cmd);
-        const need = async (key: string, flag: string, prompt: string): Promise<string> => {
-          const v = opts[key];
-          if (typeof v === 'string' && v.trim()) return v.trim();
-          if (!io.canPrompt) throw new MissingInputError(prompt, flag);
-          return (await io.input(prompt, { flag, required: true })).trim();
+        const given = (key: string) => (typeof opts[key] === 'string' && (opts[key] as string).trim() ? (opts[key] as string).trim() : undefined);
+        // Non-interactive: every missing field at once, as incident prefill does.
+        if (!io.canPrompt) {
+          const missing = FIELDS.filter((f) => !given(f.key)).map(({ flag, prompt }) => ({ flag, prompt }));
+          if (missing.length) throw new MissingAnswersError(missing);
+        }
+        const ask = async (key: string): Promise<string> => {
+          const f = FIELDS.find((x) => x.key === key)!;
+          return given(key) ?? (await io.input(f.prompt, { flag: f.flag, required: true })).trim();
         };
-        const supportLevel = (opts.supportLevel as SupportLevel | undefined) ??
-          (io.canPrompt
-            ? await io.select('Support offering', SUPPORT_LEVELS.map((l) => ({ value: l })), { flag: '--support-level' })
-            : (() => {
-                throw new MissingInputError('The support offering', '--support-level standard|psle|enterprise');
-              })());
+        const supportLevel = (given('supportLevel') as SupportLevel | undefined) ??
+          (await io.select('Support offering', SUPPORT_LEVELS.map((l) => ({ value: l })), { flag: '--support-level' }));
+        const solmanReady = opts.solmanReady !== false;
         const today = opts.today ? parseTime(opts.today as string, '--today') : new Date();
+        // The date decides whether there is a booking at all: refuse it before asking anything else.
+        const serviceDate = await ask('date');
+        validateServiceDate(serviceDate, today, supportLevel, solmanReady);
         const r = buildServiceRequest(farm, {
-          serviceType: await need('type', '--type', 'Type of service'),
-          serviceDate: await need('date', '--date', 'Requested service date (YYYY-MM-DD)'),
-          goLiveDate: await need('goLive', '--go-live', 'Project go-live date (YYYY-MM-DD)'),
+          serviceType: await ask('type'),
+          serviceDate,
+          goLiveDate: await ask('goLive'),
           supportLevel,
-          solmanReady: opts.solmanReady !== false,
-          contactName: await need('contactName', '--contact-name', 'Contact person'),
-          contactPhone: await need('contactPhone', '--contact-phone', 'Contact phone'),
-          contactEmail: await need('contactEmail', '--contact-email', 'Contact email'),
+          solmanReady,
+          contactName: await ask('contactName'),
+          contactPhone: await ask('contactPhone'),
+          contactEmail: await ask('contactEmail'),
           productVersion: opts.productVersion as string | undefined,
           notes: opts.notes as string | undefined,
           today,

@@ -69,6 +69,16 @@ export async function probeFarm(farm: Farm, servers: readonly ServerConfig[], op
   return { probes, transports };
 }
 
+/**
+ * Why a server could not be reached, in words for a line that already names the server and says
+ * "unreachable": the failure class only where it adds something, the message without the server's name.
+ */
+export function unreachableText(name: string, reason?: string, error?: string): string {
+  const msg = error?.startsWith(`${name}: `) ? error.slice(name.length + 2) : error;
+  const cls = reason && reason !== 'unreachable' ? reason : undefined;
+  return [cls, msg].filter(Boolean).join(': ') || 'no reason given';
+}
+
 export interface FarmFindings {
   versionMismatch: boolean;
   /** Distinct versions and the servers on each. */

@@ -58,11 +58,14 @@ const versionSource = z.union([
   }),
 ]);
 
+/** The defaults of a Windows server's event logs; a Linux server has none unless the farm file names them. */
+export const WINDOWS_EVENT_LOG_DEFAULTS = { eventLogChannels: ['Application', 'System'], eventLogDir: 'C:\\Windows\\System32\\winevt\\Logs' } as const;
+
 const logsSchema = z.strictObject({
-  /** Event log channels to collect (Application, System and ClickSoftware's own). */
-  eventLogChannels: z.array(nonEmpty).default(['Application', 'System']),
-  /** Where the .evtx files of those channels live (read directly off Windows). */
-  eventLogDir: nonEmpty.default('C:\\Windows\\System32\\winevt\\Logs'),
+  /** Event log channels to collect (Application, System and ClickSoftware's own); default per platform. */
+  eventLogChannels: z.array(nonEmpty).optional(),
+  /** Where the .evtx files of those channels live (read directly off Windows); default per platform. */
+  eventLogDir: nonEmpty.optional(),
   /** Performance Monitor output folder (.blg and .csv). */
   perfmonDir: nonEmpty.optional(),
   /** ClickSoftware Tracer log files, as globs (** and * allowed). */
@@ -82,7 +85,7 @@ const licenseLocation = z.strictObject({
 
 const endpoint = z.strictObject({ name: nonEmpty, host: nonEmpty, port });
 
-export const serverSchema = z.strictObject({
+const serverObject = z.strictObject({
   name: nonEmpty.regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a host name (letters, digits, . _ -)'),
   role: z.enum(ROLES),
   platform: z.enum(['windows', 'linux']).default('windows'),
@@ -90,12 +93,7 @@ export const serverSchema = z.strictObject({
   /** Where ClickSoftware is installed. */
   installRoot: nonEmpty,
   version: versionSource.optional(),
-  logs: logsSchema.default({
-    eventLogChannels: ['Application', 'System'],
-    eventLogDir: 'C:\\Windows\\System32\\winevt\\Logs',
-    tracerGlobs: [],
-    tracerUtcOffset: 'Z',
-  }),
+  logs: logsSchema.prefault({}),
   license: licenseLocation.optional(),
   /** ClickSoftware configuration files to include (redacted) in a bundle, as globs. */
   configGlobs: z.array(nonEmpty).default([]),
@@ -106,7 +104,24 @@ export const serverSchema = z.strictObject({
   /** false: a server listed for completeness that is not expected online (not required by license request). */
   expected: z.boolean().default(true),
 });
-export type ServerConfig = z.infer<typeof serverSchema>;
+
+/**
+ * Defaults follow the platform: Windows servers get the Windows event log folder and channels, Linux
+ * servers no event logs at all (a Windows path checked on Linux would always fail). Wherever channels
+ * are listed, eventLogDir is set.
+ */
+export const serverSchema = serverObject
+  .superRefine((s, ctx) => {
+    if (s.platform === 'linux' && s.logs.eventLogChannels?.length && !s.logs.eventLogDir)
+      ctx.addIssue({ code: 'custom', path: ['logs', 'eventLogDir'], message: 'is required when eventLogChannels are listed for a linux server (there is no default on Linux)' });
+  })
+  .transform((s) => {
+    const windows = s.platform === 'windows';
+    const eventLogChannels = s.logs.eventLogChannels ?? (windows ? [...WINDOWS_EVENT_LOG_DEFAULTS.eventLogChannels] : []);
+    const eventLogDir = s.logs.eventLogDir ?? (windows ? WINDOWS_EVENT_LOG_DEFAULTS.eventLogDir : undefined);
+    return { ...s, logs: { ...s.logs, eventLogChannels, eventLogDir } };
+  });
+export type ServerConfig = z.output<typeof serverSchema>;
 
 const trustedKey = z.strictObject({
   /** The key id a signed response names. */

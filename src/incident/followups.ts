@@ -5,7 +5,7 @@
 // CIC numbers in SAP Note 560499).
 import type { Farm } from '../farm/load.js';
 import { UsageError } from '../errors.js';
-import { questionsFor, type Environment, type IncidentAnswers, type Priority, type Question } from './questions.js';
+import { PRIORITIES, questionsFor, type Environment, type IncidentAnswers, type Priority, type Question } from './questions.js';
 import { PRIORITY_LABEL } from './priority.js';
 
 export const FOLLOWUP_SCHEMA = 'clk-support/incident-followup/v1';
@@ -78,10 +78,25 @@ export interface SpeedupOptions {
   availability?: string;
 }
 
+/** A speed-up asks for a higher priority: the same or a lower one is no change to ask SAP for. */
+export function checkPriorityRaise(current: Priority | undefined, next: Priority | undefined): void {
+  if (!current || !next) return;
+  const rank = (p: Priority) => PRIORITIES.indexOf(p);
+  if (rank(next) <= rank(current))
+    throw new UsageError(
+      `--new-priority ${next} is ${rank(next) === rank(current) ? 'the priority the incident already has' : `lower than its current priority (${current})`}: a speed-up asks for a higher priority`,
+      {
+        code: 'PRIORITY_NOT_HIGHER',
+        hint: rank(current) < PRIORITIES.length - 1 ? `ask for ${PRIORITIES.slice(rank(current) + 1).join(' or ')}, or use --request processor / feedback` : 'the incident is already Very High: use --request processor or feedback, or incident escalate',
+      },
+    );
+}
+
 export function buildSpeedup(farm: Farm, o: SpeedupOptions): FollowUp {
   const incident = checkIncidentNumber(o.incident);
   if (o.request === 'priority' && !o.newPriority)
     throw new UsageError('a priority change needs the priority asked for', { hint: 'pass --new-priority high (or very-high, medium, low)' });
+  if (o.request === 'priority') checkPriorityRaise(o.currentPriority, o.newPriority);
   if (o.request === 'priority' && o.newPriority === 'very-high' && !o.answers.confirmVeryHigh)
     throw new UsageError('Very High needs explicit confirmation that SAP Note 67739 conditions hold (production down, go-live blocked or core processes seriously affected, no workaround)', {
       hint: 'pass --confirm-very-high if they hold, or ask for High',

@@ -18,6 +18,7 @@ import { guessDayFirst } from './day-order.js';
 import { scanServerEvents, type ChangeEvent, type ChangeKind } from './events.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
+import { plural } from '../format.js';
 
 export const PREFILL_SCHEMA = 'clk-support/incident-prefill/v1';
 export const COMPONENT_TECHNICAL = 'XX-PART-CLK';
@@ -148,7 +149,7 @@ async function scanServer(
   let events: ServerScan['events'];
   if (server.platform === 'windows') {
     try {
-      events = await scanServerEvents(t, server.logs.eventLogDir, server.logs.eventLogChannels, {
+      events = await scanServerEvents(t, server.logs.eventLogDir!, server.logs.eventLogChannels, {
         fromMs: o.fromMs,
         toMs: o.toMs,
         changesFromMs: o.changesFromMs,
@@ -213,7 +214,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   // Reach the servers (or take collect's open transports), reading versions and clock offsets.
   const given = opts.transports ?? new Map<string, Transport>();
   const toProbe = servers.filter((s) => !given.has(s.name));
-  opts.onProgress?.(`probing ${toProbe.length} server(s)`);
+  opts.onProgress?.(`probing ${plural(toProbe.length, 'server')}`);
   const probed = toProbe.length ? await probeFarm(farm, toProbe, { keepOpen: true, signal: opts.signal }) : { probes: [], transports: new Map<string, Transport>() };
   const probes = new Map<string, ServerProbe>(probed.probes.map((p) => [p.server.name, p]));
   for (const s of servers) {
@@ -314,7 +315,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
       firstError,
     };
   });
-  for (const f of facts) if (!f.reachable) warn(`${f.name} unreachable (${f.reason}): its logs are not counted`);
+  for (const f of facts) if (!f.reachable) warn(`${f.name} unreachable${f.reason && f.reason !== 'unreachable' ? ` (${f.reason})` : ''}: its logs are not counted`);
 
   // Component: licensing when asked, or when license errors are most of what the logs show.
   const topic = opts.topic ?? 'auto';
@@ -323,8 +324,8 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   if (topic === 'license') component = { id: COMPONENT_LICENSING, reason: 'licensing topic chosen (--topic license)' };
   else if (topic === 'technical') component = { id: COMPONENT_TECHNICAL, reason: 'technical topic chosen (--topic technical)' };
   else if (totalErrors > 0 && licenseHits * 2 > totalErrors)
-    component = { id: COMPONENT_LICENSING, reason: `${licenseHits} of ${totalErrors} errors in the window mention licensing` };
-  else component = { id: COMPONENT_TECHNICAL, reason: totalErrors ? `${licenseHits} of ${totalErrors} errors in the window mention licensing (not most)` : 'no errors in the window; technical by default' };
+    component = { id: COMPONENT_LICENSING, reason: `${licenseHits} of ${plural(totalErrors, 'error')} in the window ${licenseHits === 1 ? 'mentions' : 'mention'} licensing` };
+  else component = { id: COMPONENT_TECHNICAL, reason: totalErrors ? `${licenseHits} of ${plural(totalErrors, 'error')} in the window ${licenseHits === 1 ? 'mentions' : 'mention'} licensing (not most)` : 'no errors in the window; technical by default' };
 
   // Changes.
   const changeEvents: IncidentPrefill['changes']['events'] = [];

@@ -75,16 +75,31 @@ export interface ServiceRequest {
   text: string;
 }
 
+/**
+ * The requested service date, checked on its own (so that a prompt can refuse it before asking the
+ * rest): a real date, not in the past, and outside the lead time of the support offering.
+ */
+export function validateServiceDate(text: string, today: Date, level: SupportLevel, solmanReady: boolean): number {
+  const serviceMs = parseDate(text, '--date');
+  const weeks = leadTimeWeeks(level, solmanReady);
+  const earliest = earliestServiceDate(today, level, solmanReady);
+  const todayMs = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  const hint = `book for ${dateOnly(earliest)} or later (--date ${dateOnly(earliest)})`;
+  if (serviceMs < todayMs)
+    throw new UsageError(`--date ${dateOnly(serviceMs)} is in the past (today is ${dateOnly(todayMs)}); the earliest valid date is ${dateOnly(earliest)}`, { code: 'SERVICE_DATE_PAST', hint });
+  if (serviceMs < earliest)
+    throw new UsageError(
+      `${dateOnly(serviceMs)} is inside the lead time: ${LEVEL_LABEL[level]}${solmanReady ? '' : ' without a ready SAP Solution Manager'} needs ${weeks} weeks; the earliest valid date is ${dateOnly(earliest)}`,
+      { code: 'SERVICE_LEAD_TIME', hint },
+    );
+  return serviceMs;
+}
+
 export function buildServiceRequest(farm: Farm, i: ServiceRequestInput): ServiceRequest {
-  const serviceMs = parseDate(i.serviceDate, '--date');
+  const serviceMs = validateServiceDate(i.serviceDate, i.today, i.supportLevel, i.solmanReady);
   const goLiveMs = parseDate(i.goLiveDate, '--go-live');
   const weeks = leadTimeWeeks(i.supportLevel, i.solmanReady);
   const earliest = earliestServiceDate(i.today, i.supportLevel, i.solmanReady);
-  if (serviceMs < earliest)
-    throw new UsageError(
-      `${dateOnly(serviceMs)} is inside the lead time: ${LEVEL_LABEL[i.supportLevel]}${i.solmanReady ? '' : ' without a ready SAP Solution Manager'} needs ${weeks} weeks; the earliest valid date is ${dateOnly(earliest)}`,
-      { code: 'SERVICE_LEAD_TIME', hint: `book for ${dateOnly(earliest)} or later (--date ${dateOnly(earliest)})` },
-    );
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(i.contactEmail)) throw new UsageError(`--contact-email: "${i.contactEmail}" is not an email address`);
   if (!/^\+?[\d\s()./-]{6,}$/.test(i.contactPhone)) throw new UsageError(`--contact-phone: "${i.contactPhone}" is not a phone number`, { hint: 'digits with the country code, e.g. +49 6227 7-47474' });
   const warnings: string[] = [];

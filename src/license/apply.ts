@@ -22,6 +22,7 @@ import { APPLY_LOG, appendJsonLine, BACKUP_INDEX, loadRequestCopy, stateDirOf, t
 import { MAX_LICENSE_BYTES } from './xml.js';
 import { refuseUnsafeLicensePaths } from './contained.js';
 import { serverLockPath } from './lock.js';
+import { plural } from '../format.js';
 
 export const LICENSE_APPLY_SCHEMA = 'clk-support/license-apply/v1';
 /** An issue date this far ahead of our clock is still accepted (clocks drift); beyond it, refused. */
@@ -210,7 +211,7 @@ export async function verifyResponse(
   if (Date.parse(grant.notAfter) < t)
     throw new LicenseError('LICENSE_EXPIRED', `${file} expired on ${grant.notAfter}`, 'ask SAP (component XX-PART-CLK-LKY) for a new license with a new request');
   const days = Math.floor((Date.parse(grant.notAfter) - t) / DAY_MS);
-  if (days < farm.settings.licenseExpiryWarnDays) warnings.push(`license ${grant.licenseId} expires in ${days} days (${grant.notAfter}): request its renewal now`);
+  if (days < farm.settings.licenseExpiryWarnDays) warnings.push(`license ${grant.licenseId} expires in ${plural(days, 'day')} (${grant.notAfter}): request its renewal now`);
   return { grant, keyId, warnings, keys };
 }
 
@@ -257,7 +258,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
       );
     for (const d of down) {
       d.row.action = 'skipped-unreachable';
-      warnings.push(`${d.server.name} is unreachable (${d.reason}): apply this response again when it is back`);
+      warnings.push(`${d.server.name} is unreachable${d.reason && d.reason !== 'unreachable' ? ` (${d.reason})` : ''}: apply this response again when it is back`);
     }
     const live = targets.filter((x) => x.transport);
     if (live.length === 0) throw new LicenseError('LICENSE_SERVER_UNREACHABLE', 'No covered server is reachable: nothing was installed', 'see `clk-support farm status`');

@@ -18,7 +18,8 @@ export const LICENSE_ROLLBACK_SCHEMA = 'clk-support/license-rollback/v1';
 
 export interface RollbackServerRow {
   server: string;
-  action: 'restored' | 'removed' | 'unchanged' | 'skipped-unreachable' | 'no-backup';
+  /** would-restore / would-remove: what --check found to do (nothing was changed). */
+  action: 'restored' | 'removed' | 'would-restore' | 'would-remove' | 'unchanged' | 'skipped-unreachable' | 'no-backup';
   backupPath?: string;
   sha256?: string;
   detail?: string;
@@ -152,7 +153,7 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
       const t = transports.get(p.server.name)!;
       const bytes = restored.get(p);
       if (opts.check) {
-        rows.push({ server: p.server.name, action: p.removeOnly ? 'removed' : 'restored', backupPath: p.backupPath, detail: 'would be done (--check)' });
+        rows.push({ server: p.server.name, action: p.removeOnly ? 'would-remove' : 'would-restore', backupPath: p.backupPath, detail: 'nothing changed (--check)' });
         continue;
       }
       if (p.removeOnly) {

@@ -10,6 +10,7 @@ import { loadTrustedKeys } from './crypto.js';
 import { matchFingerprint, explainMismatch } from './fingerprint.js';
 import { readInstalledLicense, type InstalledLicense } from './installed.js';
 import type { LicenseGrant } from './formats.js';
+import { plural } from '../format.js';
 
 export const LICENSE_STATUS_SCHEMA = 'clk-support/license-status/v1';
 
@@ -123,7 +124,7 @@ export async function licenseStatus(farm: Farm, opts: LicenseStatusOptions = {})
       covered: covers(applicable, s.server.name),
       problems,
     };
-    if (!s.reachable) problems.push(`unreachable (${s.reason ?? 'unknown'}): license not checked`);
+    if (!s.reachable) problems.push(`unreachable${s.reason && s.reason !== 'unreachable' ? ` (${s.reason})` : ''}: license not checked`);
     else if (!s.server.license) problems.push('no license.path for this server in the farm file');
     else if (!s.installed?.present) problems.push('no license installed');
     if (s.installed?.problem) problems.push(s.installed.problem);
@@ -139,7 +140,7 @@ export async function licenseStatus(farm: Farm, opts: LicenseStatusOptions = {})
       const end = Date.parse(applicable.notAfter);
       row.daysLeft = Math.floor((end - now.getTime()) / DAY_MS);
       if (end < now.getTime()) problems.push(`license ${applicable.licenseId} expired on ${applicable.notAfter}`);
-      else if (row.daysLeft < warnDays) problems.push(`license ${applicable.licenseId} expires in ${row.daysLeft} days (${applicable.notAfter})`);
+      else if (row.daysLeft < warnDays) problems.push(`license ${applicable.licenseId} expires in ${plural(row.daysLeft, 'day')} (${applicable.notAfter})`);
       if (Date.parse(applicable.notBefore) > now.getTime()) problems.push(`license ${applicable.licenseId} is not valid before ${applicable.notBefore}`);
       // An unreachable uncovered server is reported once, in the farm-level warning.
       if (!row.covered && s.reachable) problems.push(`not covered by license ${applicable.licenseId} (covers ${applicable.covered.map((c) => c.name).join(', ')})`);

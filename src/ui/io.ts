@@ -57,6 +57,8 @@ export class Io {
   /** Colour is decided per stream: a terminal on stderr says nothing about a file on stdout. */
   readonly colorStdout: boolean;
   readonly colorStderr: boolean;
+  /** A JSON document went to stdout (under --json an error then adds none). */
+  wroteJson = false;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(opts: IoOptions = {}) {
@@ -126,6 +128,7 @@ export class Io {
   }
 
   json(value: unknown): void {
+    this.wroteJson = true;
     const text = `${JSON.stringify(value, jsonReplacer, 2)}\n`;
     if (this.captured) this.captured.push(text);
     else this.stdout.write(text);

@@ -1,7 +1,7 @@
 // Every check, made to pass and made to fail, through its run function and the real runner, on a
 // private copy of the demo farm (real files over the share transport) or on real sockets and programs.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { appendFile, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,12 +112,32 @@ describe('env.admin', () => {
   });
   posixOnly('on Windows asks `net session`: elevated passes, refused fails', async () => {
     const farm = localFarm(scratch);
-    await standIn(join(scratch, 'ok'), 'net', '[ "$1" = session ] && exit 0; exit 9');
+    await standIn(join(scratch, 'ok'), 'net', '[ "$1" = session ] && { printf "There are no entries in the list.\\r\\n\\r\\n"; exit 0; }; exit 9');
     await standIn(join(scratch, 'no'), 'net', 'echo "System error 5 has occurred." >&2; exit 2');
     const ok = await runCheck(context(farm, { host: { platform: 'win32', env: { PATH: join(scratch, 'ok') } } }), adminCheck);
     expect(ok['env.admin']).toMatchObject({ status: 'pass', message: expect.stringContaining('elevated') });
     const no = await runCheck(context(farm, { host: { platform: 'win32', env: { PATH: join(scratch, 'no') } } }), adminCheck);
     expect(no['env.admin']).toMatchObject({ status: 'fail', message: expect.stringContaining('not elevated') });
+  });
+  posixOnly('does not trust `net session` exiting 0 after its usage or with nothing: whoami /groups decides, else could not check', async () => {
+    const farm = localFarm(scratch);
+    const usage = 'printf "The syntax of this command is:\\r\\n\\r\\nNET SESSION\\r\\n[\\\\\\\\computername] [/DELETE] [/LIST]\\r\\n"; exit 0';
+    const whoami = (sid: string) => `printf "Mandatory Label\\\\%s Mandatory Level Label ${sid}\\r\\n" x`;
+    const host = (dir: string) => ({ host: { platform: 'win32' as const, env: { PATH: join(scratch, dir) } } });
+    await standIn(join(scratch, 'usage'), 'net', usage);
+    await standIn(join(scratch, 'usage-high'), 'net', usage);
+    await standIn(join(scratch, 'usage-high'), 'whoami', whoami('S-1-16-12288'));
+    await standIn(join(scratch, 'usage-medium'), 'net', usage);
+    await standIn(join(scratch, 'usage-medium'), 'whoami', whoami('S-1-16-8192'));
+    await standIn(join(scratch, 'silent'), 'net', 'exit 0');
+    let r = await runCheck(context(farm, host('usage')), adminCheck);
+    expect(r['env.admin']).toMatchObject({ status: 'error', message: expect.stringMatching(/^could not check: net session printed its usage/) });
+    r = await runCheck(context(farm, host('silent')), adminCheck);
+    expect(r['env.admin']).toMatchObject({ status: 'error', message: expect.stringContaining('printed nothing') });
+    r = await runCheck(context(farm, host('usage-high')), adminCheck);
+    expect(r['env.admin']).toMatchObject({ status: 'pass', message: expect.stringContaining('high integrity level') });
+    r = await runCheck(context(farm, host('usage-medium')), adminCheck);
+    expect(r['env.admin']).toMatchObject({ status: 'fail', message: expect.stringContaining('not elevated (medium integrity level)') });
   });
 });
 
@@ -138,7 +158,7 @@ describe('server.clock', () => {
   it('passes for servers whose clock (share file timestamp) agrees, and skips the unreachable one', async () => {
     const r = await runCheck(context(await demo.load()), clockCheck);
     expect(r.APP01).toMatchObject({ status: 'pass', details: [expect.stringContaining('share file timestamp')] });
-    expect(r.WEB01).toMatchObject({ status: 'skip', message: expect.stringContaining('server.reachable[WEB01]') });
+    expect(r.WEB01).toMatchObject({ status: 'error', message: 'could not check: WEB01 is not reachable', unreachable: ['WEB01'], details: expect.arrayContaining(['see server.reachable[WEB01]']) });
   });
   it.skipIf(Boolean(sshdUnavailableReason()))('warns and fails for servers whose clock is off (a real sshd whose `date` runs ahead)', async () => {
     const key = join(scratch, 'id_admin');
@@ -189,7 +209,12 @@ describe('farm.versions', () => {
   it('passes once INT01 runs the same binary as the others', async () => {
     const bin = 'Program Files/ClickSoftware/Service Optimization/Bin/W6Server.exe';
     await copyFile(join(demo.drive('APP01'), bin), join(demo.drive('INT01'), bin));
-    const r = await runCheck(context(await demo.load()), versionsCheck);
+    // One version where readable says nothing about WEB01, which is down: could not check.
+    let r = await runCheck(context(await demo.load()), versionsCheck);
+    expect(r['farm.versions']).toMatchObject({ status: 'error', message: 'could not check: 8.1.15.2207 (build 2207) where readable; no version from WEB01 (not reachable)', unreachable: ['WEB01'] });
+    // Listed as not expected online, it is left out.
+    await editFarm(demo.farmFile, (raw) => (raw.servers[3].expected = false));
+    r = await runCheck(context(await demo.load()), versionsCheck);
     expect(r['farm.versions']).toMatchObject({ status: 'pass', message: '8.1.15.2207 (build 2207) on APP01, SCHED01, INT01' });
   });
 });
@@ -321,9 +346,31 @@ case "$3" in
   *) printf '[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\\r\\n\\r\\nThe specified service does not exist as an installed service.\\r\\n'; exit 1060 ;;
 esac`;
 
-  it('is skipped off Windows for servers reached by share, with the reason', async () => {
+  it('could not check off Windows for servers reached by share: error with the reason, not a skip', async () => {
     const r = await runCheck(context(await demo.load(), { host: { platform: 'linux' } }), servicesCheck);
-    expect(r.APP01).toMatchObject({ status: 'skip', message: expect.stringContaining('sc.exe is Windows-only') });
+    expect(r.APP01).toMatchObject({ status: 'error', message: expect.stringContaining('could not check: sc.exe is Windows-only') });
+  });
+  posixOnly('from Windows, an unreachable share server is not asked at all: could not check, sc never run for it', async () => {
+    const calls = join(scratch, 'sc-calls.txt');
+    await standIn(scratch, 'sc', `printf '%s\\n' "$1" >> ${JSON.stringify(calls)}\n${SC}`);
+    await editFarm(demo.farmFile, (raw) => (raw.servers[3].services = ['W6Server']));
+    const r = await runCheck(context(await demo.load(), { host: { platform: 'win32', env: { PATH: scratch } } }), servicesCheck);
+    expect(r.WEB01).toMatchObject({ status: 'error', message: 'could not check: WEB01 is not reachable', unreachable: ['WEB01'] });
+    const asked = (await readFile(calls, 'utf8')).split('\n').filter(Boolean);
+    expect(asked).toContain('\\\\APP01');
+    expect(asked).not.toContain('\\\\WEB01');
+  });
+  posixOnly('sc output that is not an answer (empty, access denied, RPC 1722) is could not check with the raw reason', async () => {
+    await standIn(scratch, 'sc', `case "$1" in
+  '\\\\APP01') exit 0 ;;
+  '\\\\SCHED01') printf '[SC] OpenService FAILED 5:\\r\\n\\r\\nAccess is denied.\\r\\n'; exit 5 ;;
+  *) printf '[SC] OpenSCManager FAILED 1722:\\r\\n\\r\\nThe RPC server is unavailable.\\r\\n'; exit 1722 ;;
+esac`);
+    await editFarm(demo.farmFile, (raw) => (raw.servers[0].services = ['W6Server']));
+    const r = await runCheck(context(await demo.load(), { host: { platform: 'win32', env: { PATH: scratch } } }), servicesCheck);
+    expect(r.APP01).toMatchObject({ status: 'error', message: 'could not check: W6Server: sc printed nothing' });
+    expect(r.SCHED01).toMatchObject({ status: 'error', message: expect.stringContaining('access is denied') });
+    expect(r.INT01).toMatchObject({ status: 'error', message: expect.stringContaining('RPC server is unavailable') });
   });
   posixOnly('asks `sc \\\\SERVER query` for each service: running passes, stopped or missing fails', async () => {
     await standIn(scratch, 'sc', SC);
@@ -393,7 +440,7 @@ describe('license checks', () => {
   it('license.installed fails without a license and passes with a genuine one', async () => {
     let r = await runCheck(context(await demo.load()), licenseInstalledCheck);
     expect(r.APP01).toMatchObject({ status: 'fail', message: expect.stringContaining('no license installed') });
-    expect(r.WEB01.status).toBe('skip');
+    expect(r.WEB01).toMatchObject({ status: 'error', unreachable: ['WEB01'] });
     await install(['APP01'], new Date(Date.now() + 200 * DAY));
     r = await runCheck(context(await demo.load()), licenseInstalledCheck);
     expect(r.APP01).toMatchObject({ status: 'pass', message: expect.stringContaining('signed by "clk-support-test-2026"') });

@@ -38,11 +38,14 @@ describe('clk-support check on the demo farm', () => {
     expect(row('server.reachable[WEB01]')).toMatch(/^✗ fail/);
     expect(row('farm.versions')).toMatch(/^✗ fail .*8\.1\.15\.2190/);
     expect(row('logs.tracer[APP01]')).toMatch(/^! warn .*days old/);
-    expect(row('services.running[APP01]')).toMatch(/^- skip .*sc\.exe is Windows-only/);
+    // Off Windows, a share server's services cannot be asked: could not check, never a quiet skip.
+    expect(row('services.running[APP01]')).toMatch(/^☠ error .*could not check: sc\.exe is Windows-only/);
+    // WEB01 is down: every check on it could not look.
+    expect(row('logs.locations[WEB01]')).toMatch(/^☠ error .*could not check: WEB01 is not reachable/);
     // Hints under "To look at", and the summary line last.
     expect(r.stdout).toContain('To look at');
     expect(r.stdout).toMatch(/fix: bring every server to the same version/);
-    expect(rows.filter(Boolean).at(-1)).toMatch(/^✗ \d+ passed, \d+ warnings, \d+ failed, \d+ skipped in [\d.]+ s$/);
+    expect(rows.filter(Boolean).at(-1)).toMatch(/^✗ \d+ passed, \d+ warnings, \d+ failed, \d+ skipped, \d+ errors in [\d.]+ s; not reachable: WEB01 \(\d+ checks could not look\)$/);
     // Results order is stable: definition order, then farm order.
     const table = rows.slice(0, rows.findIndex((l) => l.startsWith('To look at')));
     const ids = table.map((l) => /^\S+ \w+\s+(\S+)/.exec(l)?.[1]).filter((x): x is string => Boolean(x && x.includes('.')));
@@ -76,10 +79,13 @@ describe('clk-support check on the demo farm', () => {
   });
 
   it('a CI job can gate on the exit code: 0 when only warnings remain, 1 with --strict', async () => {
-    const onlyWarn = await check('--only', 'logs.tracer,logs.locations');
+    const up = ['--server', 'APP01', '--server', 'SCHED01', '--server', 'INT01'];
+    const onlyWarn = await check('--only', 'logs.tracer,logs.locations', ...up);
     expect(onlyWarn.exitCode).toBe(0);
-    expect(onlyWarn.stdout).toMatch(/✓ \d+ passed, 3 warnings, 0 failed, 2 skipped/);
-    const strict = await check('--only', 'logs.tracer,logs.locations', '--strict');
+    expect(onlyWarn.stdout).toMatch(/✓ 3 passed, 3 warnings, 0 failed, 0 skipped/);
+    // With WEB01 (down) among the servers, the same selection cannot be green.
+    expect((await check('--only', 'logs.tracer,logs.locations')).exitCode).toBe(1);
+    const strict = await check('--only', 'logs.tracer,logs.locations', '--strict', ...up);
     expect(strict.exitCode).toBe(1);
     expect(strict.stdout).toMatch(/\(strict\)$/m);
   });
@@ -110,7 +116,8 @@ describe('clk-support check on the demo farm', () => {
     expect(web.classname).toBe('clk-support.server');
     expect((web.failure as { type: string; message: string }).type).toBe('error');
     expect((web.failure as { message: string }).message).toContain('share root');
-    expect(cases.find((c) => c.name === 'services.running[APP01]')!.skipped).toBeDefined();
+    expect(cases.find((c) => c.name === 'network.endpoints[APP01]')!.skipped).toBeDefined();
+    expect((cases.find((c) => c.name === 'logs.locations[WEB01]')!.error as { message: string }).message).toContain('could not check: WEB01 is not reachable');
   });
 
   it.skipIf(!hasXmllint)('the schema itself rejects a malformed report (the validation can fail)', async () => {
@@ -122,14 +129,15 @@ describe('clk-support check on the demo farm', () => {
 
   it('--tap prints a TAP 14 stream whose plan matches its test lines', async () => {
     const r = await check('--tap', '--group', 'logs');
-    expect(r.exitCode).toBe(0);
+    expect(r.exitCode).toBe(1);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe('TAP version 14');
     expect(lines[1]).toBe('1..12');
     const tests = lines.filter((l) => /^(not )?ok \d+ /.test(l));
     expect(tests).toHaveLength(12);
     expect(tests.map((l) => Number(/ok (\d+)/.exec(l)![1]))).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
-    expect(tests.find((l) => l.includes('logs.locations[WEB01]'))).toMatch(/^ok \d+ - logs\.locations\[WEB01\] # SKIP /);
+    expect(tests.find((l) => l.includes('logs.locations[WEB01]'))).toMatch(/^not ok \d+ - logs\.locations\[WEB01\] - could not check: WEB01 is not reachable/);
+    expect(tests.find((l) => l.includes('logs.eventlog[APP01]'))).toMatch(/^ok \d+ - /);
     const strict = await check('--tap', '--group', 'logs', '--strict');
     expect(strict.exitCode).toBe(1);
     expect(strict.stdout).toMatch(/^not ok \d+ - logs\.tracer\[APP01\]/m);
@@ -217,7 +225,7 @@ describe('usage and farm errors', () => {
       const valid = json.results.find((x: { id: string }) => x.id === 'farm.valid');
       expect(valid).toMatchObject({ status: 'fail', message: expect.stringContaining('not valid JSON') });
       expect(json.results.find((x: { id: string }) => x.id === 'env.node').status).toBe('pass');
-      expect(json.results.find((x: { id: string }) => x.id === 'server.reachable')).toMatchObject({ status: 'skip', message: expect.stringContaining('farm.valid') });
+      expect(json.results.find((x: { id: string }) => x.id === 'server.reachable')).toMatchObject({ status: 'error', message: expect.stringContaining('farm.valid') });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

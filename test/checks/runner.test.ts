@@ -24,7 +24,8 @@ const g = (id: string, run: GlobalCheck['run'], extra: Partial<GlobalCheck> = {}
   scope: 'global', id, group: id.split('.')[0], title: id, severity: 'error', timeoutMs: 2000, hint: `fix ${id}`, run, ...extra,
 });
 const s = (id: string, run: ServerCheck['run'], extra: Partial<ServerCheck> = {}): ServerCheck => ({
-  scope: 'server', id, group: id.split('.')[0], title: id, severity: 'error', timeoutMs: 2000, hint: `fix ${id}`, run, ...extra,
+  // These test checks do not look at their (fictitious) servers unless a test says so.
+  scope: 'server', id, group: id.split('.')[0], title: id, severity: 'error', timeoutMs: 2000, hint: `fix ${id}`, run, needsServer: false, ...extra,
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,6 +75,19 @@ describe('runner', () => {
     expect(byId['r.platform[B1]'].status).toBe('fail');
     expect(byId['r.transport[B1]']).toMatchObject({ status: 'skip', message: expect.stringContaining('reached by share') });
     expect(byId['r.own']).toMatchObject({ status: 'skip', message: 'nothing to do here', hint: undefined });
+  });
+
+  it('a check on a server that cannot be reached could not look: error, failing whatever its severity, named in the summary', async () => {
+    const run: ServerCheck['run'] = async () => ({ status: 'pass', message: 'would be green' });
+    const { needsServer: _, ...needs } = s('u.soft', run, { severity: 'warning' });
+    const defs: CheckDef[] = [needs as ServerCheck];
+    const results = await runChecks(new CheckContext({ farm, options }), planChecks(defs, farm.servers));
+    expect(results.map((r) => r.status)).toEqual(['error', 'error']);
+    expect(results[0]).toMatchObject({ message: expect.stringMatching(/^could not check: B1 is not reachable/), unreachable: ['B1'] });
+    for (const r of results) expect(isFailing(r, false)).toBe(true);
+    const sum = summarize(results, false, 5);
+    expect(sum.failed).toBe(true);
+    expect(sum.unreachable).toEqual([{ server: 'B1', results: 1 }, { server: 'A2', results: 1 }]);
   });
 
   it('reports a failing warning-severity check as a warning', async () => {

@@ -94,7 +94,8 @@ describe('collect on the demo farm', () => {
 
   it('records WEB01 as unreachable and the out-of-window Tracer files as skipped, with reasons', () => {
     const log = files.get('collector.log')!.toString('utf8');
-    expect(log).toMatch(/^WEB01\tprobe\tfailed\t\d+ms\t0 files\t0 bytes\tunreachable \(unreachable\)/m);
+    expect(log).toMatch(/^WEB01\tprobe\tfailed\t\d+ms\t0 files\t0 bytes\tunreachable: share root /m);
+    expect(log).not.toMatch(/unreachable \(unreachable\)/);
     expect(log).toMatch(/^APP01\ttracer\tok\t.*W6Server_20250602\.log: no line inside the window/m);
     expect(manifest.collectors.find((c) => c.server === 'WEB01')).toMatchObject({ status: 'failed' });
     const skipped = (manifest.files as { server: string; path: string; reason: string; kind: string }[]).filter((f) => f.server === 'APP01' && f.kind === 'skipped');

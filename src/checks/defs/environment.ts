@@ -43,14 +43,14 @@ export const nodeVersionCheck: GlobalCheck = {
     const { nodeRange, toolVersion } = ctx.options;
     const ok = satisfiesMinimum(nodeVersion, nodeRange);
     const what = `Node ${nodeVersion}, clk-support ${toolVersion}`;
-    if (ok === undefined) return { status: 'warn', message: `${what}: cannot compare with the required range "${nodeRange}"` };
+    if (ok === undefined) return { status: 'error', message: `could not check: ${what}: cannot compare with the required range "${nodeRange}"` };
     if (!ok) return { status: 'fail', message: `${what}: Node ${nodeRange} is required`, hint: `install Node ${nodeRange} (an LTS release) and run clk-support with it` };
     return { status: 'pass', message: `${what} (needs ${nodeRange})` };
   },
 };
 
 /** The Windows programs clk-support runs when it runs on Windows. */
-export const WINDOWS_TOOLS = ['wevtutil', 'relog', 'logman', 'sc', 'reg', 'net'] as const;
+export const WINDOWS_TOOLS = ['wevtutil', 'relog', 'logman', 'sc', 'reg', 'net', 'whoami'] as const;
 
 /** Find a program on PATH the way the host's shell would (PATHEXT on Windows). */
 export async function findOnPath(name: string, host: Pick<Host, 'platform' | 'env'>): Promise<string | undefined> {
@@ -114,6 +114,7 @@ export const adminCheck: GlobalCheck = {
   severity: 'error',
   timeoutMs: 15_000,
   hint: 'run clk-support from an elevated prompt ("Run as administrator"), or as root / with sudo',
+  needsFarm: true,
   applies: (ctx) => {
     if (!ctx.farm) return 'the farm file is not valid (see farm.valid)';
     return ctx.servers.some((s) => s.transport.type === 'local') ||
@@ -122,11 +123,7 @@ export const adminCheck: GlobalCheck = {
   async run(ctx, signal): Promise<Outcome> {
     const local = ctx.servers.filter((s) => s.transport.type === 'local').map((s) => s.name);
     const why = `${local.join(', ')} ${local.length === 1 ? 'is' : 'are'} this machine: reading its event logs and installing licenses need administrator rights`;
-    if (ctx.host.platform === 'win32') {
-      const r = await ctx.host.run('net', netSessionArgs(), { timeoutMs: 10_000, signal });
-      if (r.exitCode === 0) return { status: 'pass', message: 'this process is elevated (net session succeeded)', details: [why] };
-      return { status: 'fail', message: 'this process is not elevated (net session was refused)', details: [why], hint: 'start the prompt with "Run as administrator" and run clk-support again' };
-    }
+    if (ctx.host.platform === 'win32') return judgeElevation(ctx, why, signal);
     if (ctx.host.uid === 0) return { status: 'pass', message: 'running as root', details: [why] };
     const folders = foldersNeedingRights(ctx);
     if (folders.length === 0)
@@ -144,6 +141,58 @@ export const adminCheck: GlobalCheck = {
     return { status: 'pass', message: `not root, but the license folder${folders.length > 1 ? 's are' : ' is'} writable`, details: folders };
   },
 };
+
+const NOT_ELEVATED_HINT = 'start the prompt with "Run as administrator" and run clk-support again';
+
+/**
+ * `net session` lists sessions only for an administrator; but its exit code alone is not proof (some
+ * implementations exit 0 after printing their usage), so its output is judged too. When that output is
+ * not a recognisable answer, the integrity level in `whoami /groups` decides: its SIDs are not translated.
+ */
+async function judgeElevation(ctx: CheckContext, why: string, signal: AbortSignal): Promise<Outcome> {
+  const r = await ctx.host.run('net', netSessionArgs(), { timeoutMs: 10_000, signal });
+  const net = classifyNetSession(r.exitCode, `${r.stdout}\n${r.stderr}`);
+  if (net.verdict === 'elevated') return { status: 'pass', message: `this process is elevated (${net.reason})`, details: [why] };
+  if (net.verdict === 'denied') return { status: 'fail', message: `this process is not elevated (${net.reason})`, details: [why], hint: NOT_ELEVATED_HINT };
+  const w = await ctx.host.run('whoami', ['/groups'], { timeoutMs: 10_000, signal }).catch((err: unknown) => ({ exitCode: -1, stdout: '', stderr: String((err as Error)?.message ?? err) }));
+  const level = integrityLevel(w.stdout);
+  const details = [why, `net session: ${net.reason}`, `whoami /groups: ${level ?? (w.exitCode === 0 ? 'no integrity level in its output' : `failed (exit ${w.exitCode}) ${quote(w.stderr || w.stdout)}`)}`];
+  if (level === 'high' || level === 'system') return { status: 'pass', message: `this process is elevated (${level} integrity level; net session was inconclusive)`, details };
+  if (level) return { status: 'fail', message: `this process is not elevated (${level} integrity level)`, details, hint: NOT_ELEVATED_HINT };
+  return { status: 'error', message: `could not check: ${net.reason}, and whoami /groups gave no integrity level`, details, hint: 'run "net session" and "whoami /groups" in this prompt to see why they do not answer' };
+}
+
+type NetSessionVerdict = { verdict: 'elevated' | 'denied' | 'unknown'; reason: string };
+
+/** Judge what `net session` printed, not just how it exited. */
+export function classifyNetSession(exitCode: number, output: string): NetSessionVerdict {
+  const text = output.replace(/\r/g, '');
+  const raw = quote(text);
+  // "System error 5 has occurred. Access is denied." (the number is the same in every language).
+  if (/\b(system error|error)\s+5\b/i.test(text) || /access is denied/i.test(text)) return { verdict: 'denied', reason: `net session was refused: ${raw}` };
+  // Usage text instead of an answer: it names the command's own syntax.
+  if (/NET SESSION\s*\[|\/DELETE|\/LIST|syntax of this command/i.test(text)) return { verdict: 'unknown', reason: `net session printed its usage instead of an answer (exit ${exitCode}): ${raw}` };
+  if (exitCode !== 0) return { verdict: 'denied', reason: `net session failed with exit code ${exitCode}: ${raw}` };
+  if (text.trim() === '') return { verdict: 'unknown', reason: 'net session exited 0 but printed nothing' };
+  // The answers of an elevated process: an empty list, or the session table.
+  if (/there are no entries in the list|the command completed successfully|^\s*Computer\s+User name\s/im.test(text)) return { verdict: 'elevated', reason: 'net session listed the sessions' };
+  return { verdict: 'unknown', reason: `net session exited 0 with output not recognised: ${raw}` };
+}
+
+/** The mandatory integrity level `whoami /groups` reports (S-1-16-*), or undefined. */
+export function integrityLevel(output: string): 'low' | 'medium' | 'high' | 'system' | undefined {
+  if (/S-1-16-16384\b/.test(output)) return 'system';
+  if (/S-1-16-12288\b/.test(output)) return 'high';
+  if (/S-1-16-8448\b|S-1-16-8192\b/.test(output)) return 'medium';
+  if (/S-1-16-4096\b|S-1-16-0\b/.test(output)) return 'low';
+  return undefined;
+}
+
+function quote(text: string): string {
+  const one = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').replace(/\s+/g, ' ').trim();
+  if (!one) return '(no output)';
+  return `"${one.length > 160 ? `${one.slice(0, 157)}...` : one}"`;
+}
 
 /** The nearest existing folder at or above p (the output folder may not exist yet). */
 async function existingAncestor(p: string): Promise<string> {

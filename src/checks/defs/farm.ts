@@ -1,6 +1,6 @@
 // Checks of the farm file and of each server: reachable, clock, and one version across the farm.
 import { formatOffset } from '../../format.js';
-import { unreachableReason, type CheckContext } from '../context.js';
+import { unreachableOutcome, type CheckContext } from '../context.js';
 import type { GlobalCheck, Outcome, ServerCheck } from '../types.js';
 
 /** Time for a check that waits on the shared probe: connect plus identity reads, and its own work. */
@@ -36,6 +36,8 @@ export const reachableCheck: ServerCheck = {
   timeoutMs: probeBudgetMs,
   hint: 'check that the server is up and the share / ssh access in the farm file works (clk-support farm status)',
   applies: (_ctx, server) => server.expected || 'listed with "expected": false (not expected online)',
+  // This check is the probe: it reports the unreachable server itself.
+  needsServer: false,
   async run(ctx, server): Promise<Outcome> {
     const probe = await ctx.probe(server);
     if (!probe.reachable) return { status: 'fail', message: probe.error ?? `not reachable (${probe.reason})`, hint: probe.hint };
@@ -65,7 +67,7 @@ export const clockCheck: ServerCheck = {
   hint: 'synchronise the server with the domain time source (w32tm /resync), and this machine too',
   async run(ctx, server): Promise<Outcome> {
     const probe = await ctx.probe(server);
-    if (!probe.reachable) return { status: 'skip', message: unreachableReason(probe) };
+    if (!probe.reachable) return unreachableOutcome(probe);
     const clock = probe.identity?.clock;
     if (!clock) return { status: 'fail', message: `clock not readable: ${probe.identity?.clockError ?? 'unknown reason'}`, hint: 'the clock is read from a file the check writes at the share root (or `date` over ssh): give this user write access there' };
     const s = ctx.loadedFarm.settings;
@@ -82,15 +84,19 @@ export const versionsCheck: GlobalCheck = {
   severity: 'error',
   timeoutMs: probeBudgetMs,
   hint: 'bring every server to the same version and build (upgrade the odd ones out) before deploying or opening an incident',
+  needsFarm: true,
   applies: (ctx) => (ctx.farm ? true : 'the farm file is not valid (see farm.valid)'),
   async run(ctx): Promise<Outcome> {
     const probes = await Promise.all(ctx.servers.map((s) => ctx.probe(s)));
     const versions = new Map<string, string[]>();
     const details: string[] = [];
     const unreadable: string[] = [];
+    const unreachable: string[] = [];
     for (const p of probes) {
       if (!p.reachable) {
-        details.push(`${p.server.name}: not checked (${p.reason})`);
+        // A server not expected online is left out; any other one could be on another build.
+        if (p.server.expected) unreachable.push(p.server.name);
+        details.push(`${p.server.name}: not checked: not reachable${p.reason && p.reason !== 'unreachable' ? ` (${p.reason})` : ''}${p.server.expected ? '' : ', not expected online'}`);
         continue;
       }
       const v = p.identity?.product;
@@ -104,11 +110,19 @@ export const versionsCheck: GlobalCheck = {
       details.push(`${p.server.name}: ${key}`);
     }
     const list = [...versions.entries()].sort((a, b) => b[1].length - a[1].length);
-    if (list.length === 0) return { status: 'skip', message: 'no server could be reached to read its version', details };
     if (list.length > 1)
-      return { status: 'fail', message: `${list.length} versions across the farm: ${list.map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`, details };
-    if (unreadable.length)
-      return { status: 'warn', message: `${list[0][0]} where readable; not readable on ${unreadable.join(', ')}`, details, hint: 'add or fix the "version" source of those servers in the farm file' };
+      return { status: 'fail', message: `${list.length} versions across the farm: ${list.map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`, details, unreachable };
+    // One version where readable proves nothing about the servers that could not be read.
+    const unseen = [...unreachable.map((n) => `${n} (not reachable)`), ...unreadable.map((n) => `${n} (version not readable)`)];
+    if (unseen.length)
+      return {
+        status: 'error',
+        message: `could not check: ${list.length ? `${list[0][0]} where readable; ` : ''}no version from ${unseen.join(', ')}`,
+        details,
+        hint: unreadable.length ? 'add or fix the "version" source of those servers in the farm file' : 'bring the unreachable servers up (see server.reachable) and run the check again',
+        unreachable,
+      };
+    if (list.length === 0) return { status: 'skip', message: 'the farm lists no server expected online', details };
     return { status: 'pass', message: `${list[0][0]} on ${list[0][1].join(', ')}`, details };
   },
 };

@@ -4,9 +4,10 @@ import { licenseStatus, type LicenseStatusReport, type ServerLicenseStatus } fro
 import type { ServerConfig } from '../../farm/schema.js';
 import type { Transport } from '../../farm/transports/transport.js';
 import { ClkError } from '../../errors.js';
-import { unreachableReason, type CheckContext } from '../context.js';
+import { unreachableOutcome, type CheckContext } from '../context.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
+import { plural } from '../../format.js';
 
 type Report = { report?: LicenseStatusReport; error?: { message: string; hint?: string } };
 
@@ -36,11 +37,12 @@ export function farmLicenseReport(ctx: CheckContext): Promise<Report> {
 /** This server's row, or the outcome that says why there is none. */
 async function licenseRow(ctx: CheckContext, server: ServerConfig): Promise<ServerLicenseStatus | Outcome> {
   const probe = await ctx.probe(server);
-  if (!probe.reachable) return { status: 'skip', message: unreachableReason(probe) };
+  if (!probe.reachable) return unreachableOutcome(probe);
   const { report, error } = await farmLicenseReport(ctx);
   if (error) return { status: 'fail', message: `license not checked: ${error.message}`, hint: error.hint };
   const row = report?.servers.find((r) => r.server === server.name);
-  if (!row) return { status: 'skip', message: 'not in the license report' };
+  // Reachable but absent from the report (its transport closed in between): it was not looked at.
+  if (!row) return { status: 'error', message: `could not check: ${server.name} is not in the farm's license report` };
   return row;
 }
 
@@ -81,7 +83,8 @@ export const licenseCoveredCheck: ServerCheck = {
   async run(ctx, server): Promise<Outcome> {
     const row = await licenseRow(ctx, server);
     if (isOutcome(row)) return row;
-    if (!row.licenseId) return { status: 'skip', message: `no license applies to ${server.name} (see license.installed[${server.name}])` };
+    // No genuine license anywhere on the farm: the server is not covered (not "nothing to check").
+    if (!row.licenseId) return { status: 'fail', message: `not covered: no genuine license on the farm applies to ${server.name} (see license.installed[${server.name}])`, details: row.problems };
     if (!row.covered) return { status: 'fail', message: `not covered by license ${row.licenseId}`, details: row.problems };
     if (row.fingerprintMatch === false) return { status: 'fail', message: `fingerprint does not match license ${row.licenseId}`, details: row.problems };
     return { status: 'pass', message: `covered by license ${row.licenseId}${row.fingerprintMatch ? ', fingerprint matches' : ''}` };
@@ -101,7 +104,7 @@ export const licenseExpiryCheck: ServerCheck = {
     const row = await licenseRow(ctx, server);
     if (isOutcome(row)) return row;
     if (!row.licenseId || !row.expires || row.daysLeft === undefined)
-      return { status: 'skip', message: `no license applies to ${server.name} (see license.installed[${server.name}])` };
+      return { status: 'error', message: `could not check: no genuine license on the farm applies to ${server.name} (see license.installed[${server.name}])`, details: row.problems };
     const warnDays = ctx.loadedFarm.settings.licenseExpiryWarnDays;
     return judgeExpiry(row.licenseId, row.expires, row.daysLeft, warnDays, ctx.now());
   },
@@ -110,8 +113,8 @@ export const licenseExpiryCheck: ServerCheck = {
 /** Expired: fail; within the warning window: warn. */
 export function judgeExpiry(licenseId: string, expires: string, daysLeft: number, warnDays: number, now: Date): Outcome {
   if (Date.parse(expires) < now.getTime()) return { status: 'fail', message: `license ${licenseId} expired on ${expires}` };
-  if (daysLeft < warnDays) return { status: 'warn', message: `license ${licenseId} expires in ${daysLeft} days (${expires}; warning below ${warnDays} days)` };
-  return { status: 'pass', message: `license ${licenseId} valid until ${expires} (${daysLeft} days left)` };
+  if (daysLeft < warnDays) return { status: 'warn', message: `license ${licenseId} expires in ${plural(daysLeft, 'day')} (${expires}; warning below ${plural(warnDays, 'day')})` };
+  return { status: 'pass', message: `license ${licenseId} valid until ${expires} (${plural(daysLeft, 'day')} left)` };
 }
 
 export const licenseChecks = [licenseInstalledCheck, licenseCoveredCheck, licenseExpiryCheck];

@@ -6,7 +6,7 @@ import type { ServerConfig } from '../../farm/schema.js';
 import type { RemoteEntry, Transport } from '../../farm/transports/transport.js';
 import { parseUtcOffset, TimestampDetector } from '../../logs/timestamps.js';
 import { errorMessage } from '../../errors.js';
-import { unreachableReason, type CheckContext } from '../context.js';
+import { unreachableOutcome, type CheckContext } from '../context.js';
 import { evtxFileName, wevtutilGetLogArgs } from '../windows.js';
 import type { Outcome, ServerCheck } from '../types.js';
 import { probeBudgetMs } from './farm.js';
@@ -27,7 +27,7 @@ export function globBase(platform: 'windows' | 'linux', pattern: string): string
 
 async function reachOrSkip(ctx: CheckContext, server: ServerConfig): Promise<Transport | Outcome> {
   const { probe, transport } = await ctx.reach(server);
-  if (!probe.reachable || !transport) return { status: 'skip', message: unreachableReason(probe) };
+  if (!probe.reachable || !transport) return unreachableOutcome(probe);
   return transport;
 }
 
@@ -43,11 +43,15 @@ export const logLocationsCheck: ServerCheck = {
   severity: 'error',
   timeoutMs: probeBudgetMs,
   hint: 'fix the paths under "logs" in the farm file, or give this user read access to those folders',
+  applies: (_ctx, server) =>
+    (server.logs.eventLogChannels.length > 0 && Boolean(server.logs.eventLogDir)) || Boolean(server.logs.perfmonDir) || server.logs.tracerGlobs.length > 0 ||
+    `no log folders configured for ${server.name} (logs.eventLogChannels, logs.perfmonDir, logs.tracerGlobs)`,
   async run(ctx, server): Promise<Outcome> {
     const t = await reachOrSkip(ctx, server);
     if (isOutcome(t)) return t;
     const folders = new Map<string, string>();
-    folders.set(server.logs.eventLogDir, 'event logs (eventLogDir)');
+    // Only where event logs are configured (a Linux server has none by default).
+    if (server.logs.eventLogDir && server.logs.eventLogChannels.length) folders.set(server.logs.eventLogDir, 'event logs (eventLogDir)');
     if (server.logs.perfmonDir) folders.set(server.logs.perfmonDir, 'Performance Monitor (perfmonDir)');
     for (const g of server.logs.tracerGlobs) folders.set(globBase(server.platform, g), `Tracer (${g})`);
     const details: string[] = [];
@@ -110,12 +114,19 @@ export const tracerActiveCheck: ServerCheck = {
     const candidates = files.sort((a, b) => b.mtime.getTime() - a.mtime.getTime()).slice(0, TRACER_CANDIDATES);
     const utcOffset = parseUtcOffset(server.logs.tracerUtcOffset);
     let newest: { file: string; ms: number } | undefined;
+    const unreadable: string[] = [];
     for (const f of candidates) {
       if (signal.aborted) throw signal.reason;
-      const ms = await lastTimestamp(t, f, utcOffset).catch(() => undefined);
+      const ms = await lastTimestamp(t, f, utcOffset).catch((err: unknown) => {
+        unreadable.push(`${f.path}: ${errorMessage(err).replace(`${server.name}: `, '')}`);
+        return undefined;
+      });
       if (ms !== undefined && (!newest || ms > newest.ms)) newest = { file: f.path, ms };
     }
-    if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}` };
+    // Not one file could be read: that is not "no recent line", it is "could not look".
+    if (!newest && unreadable.length === candidates.length)
+      return { status: 'error', message: `could not check: none of the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'} could be read`, details: unreadable, hint: 'give this user read access to the Tracer log files' };
+    if (!newest) return { status: 'fail', message: `no timestamped line in the ${candidates.length} newest Tracer file${candidates.length === 1 ? '' : 's'}`, details: unreadable };
     const probe = await ctx.probe(server);
     const age = ctx.serverNow(probe).getTime() - newest.ms;
     const maxH = ctx.options.tracerMaxAgeHours;
@@ -142,7 +153,7 @@ export const eventLogChannelsCheck: ServerCheck = {
     const details: string[] = [];
     const missing: string[] = [];
     for (const channel of server.logs.eventLogChannels) {
-      const file = joinServerPath(server.platform, server.logs.eventLogDir, evtxFileName(channel));
+      const file = joinServerPath(server.platform, server.logs.eventLogDir!, evtxFileName(channel));
       try {
         const st = await t.stat(file);
         if (st.type !== 'file') throw new Error('not a file');

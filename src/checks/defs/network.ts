@@ -43,6 +43,8 @@ export const endpointsCheck: ServerCheck = {
   timeoutMs: (ctx) => (ctx.farm?.settings.connectTimeoutMs ?? 5000) + 5000,
   hint: 'check that the database / web service is up and that no firewall blocks the port from here',
   applies: (_ctx, server) => server.endpoints.length > 0 || `no endpoints configured for ${server.name}`,
+  // Dialled from this machine: the server itself need not answer.
+  needsServer: false,
   async run(ctx, server, signal): Promise<Outcome> {
     const timeoutMs = ctx.loadedFarm.settings.connectTimeoutMs;
     const answers = await Promise.all(server.endpoints.map(async (e) => ({ e, a: await tcpConnect(e.host, e.port, timeoutMs, signal) })));
