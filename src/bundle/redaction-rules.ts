@@ -119,7 +119,7 @@ function mask(value: string): string {
 
 const WS = '[ \\t]';
 /** A name in key=value forms: $Password, @pwd, db.password, DB_PASS, x-api-key. */
-const NAME = String.raw`(?<![\w$@.\-])([$@]?[A-Za-z_][\w.\-]{0,127})`;
+const NAME = String.raw`(?<![\w$@.])([$@]?[A-Za-z_][\w.\-]{0,127})`;
 /** Quoted values (any content up to the closing quote, spaces included) or a bare value. */
 const QUOTED = String.raw`"(?:[^"\\\r\n]|\\.){0,4096}"|'[^'\r\n]{0,4096}'|\x60[^\x60\r\n]{0,4096}\x60|\{[^}\r\n]{0,4096}\}`;
 /** A bare value: up to whitespace or a separator; %xx escapes are part of it, %26 (&) ends it. */
@@ -180,6 +180,14 @@ export const RULES: RedactionRule[] = [
       { text: 'mongodb+srv://app:M0ngo%21x@cluster0.corp.example/db', secret: 'M0ngo%21x' },
     ],
     negatives: ['https://erp.corp.example:8443/api/v2?page=2', 'see http://host/a:b@c'],
+  },
+  {
+    id: 'userinfo-credentials',
+    description: 'the password in `user:password@host` without a scheme (rsync, proxies, DSNs)',
+    re: /(?<![\w.:\/@%\-])([A-Za-z_][\w.\-]{0,63}):([^\s\/@:"'<>]{1,256})@(?=[A-Za-z0-9][\w\-]{0,62}(?:\.[\w\-]{1,63}){0,8}(?::\d{1,5})?(?:[\/\s"'<>;,]|$))/g,
+    replace: ([m, user, pass]) => (isHarmless(pass) || /^\d+$/.test(pass) ? m : `${user}:${REDACTED}@`),
+    examples: [{ text: 'proxy svc_proxy:Proxy-Pw-7@proxy01.corp.example:3128 up', secret: 'Proxy-Pw-7' }],
+    negatives: ['mail me at jdoe@corp.example', 'at 10:12:33@host'],
   },
   {
     id: 'authorization-header',
@@ -295,27 +303,34 @@ export const RULES: RedactionRule[] = [
     re: /<((?:[A-Za-z_][\w.\-]{0,63}:)?[A-Za-z_][\w.\-]{0,127})((?:\s[^<>]{0,4096})?)>((?:<!\[CDATA\[(?:[^\]]|\](?!\]>)){0,65536}\]\]>|[^<]){1,65536})<\/\1\s{0,16}>/g,
     replace: ([m, tag, attrs, value]) => {
       const inner = value.trim().replace(/^<!\[CDATA\[|\]\]>$/g, '');
-      if (!isSecretName(tag.replace(/^.*:/, '')) || isHarmless(inner)) return m;
+      const named = /\b(?:key|name)\s{0,8}=\s{0,8}(["'])(.{0,256}?)\1/i.exec(attrs)?.[2]; // <param name="password">x</param>
+      if (!(isSecretName(tag.replace(/^.*:/, '')) || (named !== undefined && isSecretName(named))) || isHarmless(inner)) return m;
       return `<${tag}${attrs}>${REDACTED}</${tag}>`;
     },
     examples: [
       { text: '<ServiceAccount><UserName>svc</UserName><Password>Pl41n-T3xt</Password></ServiceAccount>', secret: 'Pl41n-T3xt' },
       { text: '<ClientSecret><![CDATA[Cd4ta-Secr3t]]></ClientSecret>', secret: 'Cd4ta-Secr3t' },
       { text: '<Password>\n  Multi-Line-Pw\n</Password>', secret: 'Multi-Line-Pw' },
+      { text: '<param name="db.password">Param-Text-Pw</param>', secret: 'Param-Text-Pw' },
     ],
     negatives: ['<PasswordPolicy>strict</PasswordPolicy>', '<UserName>svc</UserName>'],
   },
   {
     id: 'json-secret',
     description: 'JSON (and .reg) members named as a secret: `"password": "..."`, `"client_secret": "..."`, `"private_key": "..."`',
-    re: /"([^"\\\r\n]{1,256})"(\s{0,64}(?::|=>?)\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|-?\d[\d.eE+\-]{0,64})/g,
-    replace: ([m, name, sep, value]) => (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value)) ? m : `"${name}"${sep}"${REDACTED}"`),
-    resume: ([m, name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
+    re: /(["'])([^"'\\\r\n]{1,256})\1(\s{0,64}(?::|=>?)\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|'(?:[^'\\\r\n]|\\.){0,16384}'|-?\d[\d.eE+\-]{0,64})/g,
+    replace: ([m, q, name, sep, value]) => {
+      if (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value))) return m;
+      const vq = value[0] === "'" ? "'" : '"';
+      return `${q}${name}${q}${sep}${vq}${REDACTED}${vq}`;
+    },
+    resume: ([m, , name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
     examples: [
       { text: '{"user":"svc","password":"J50n-Pa55\\"word","port":1}', secret: 'J50n-Pa55' },
       { text: '  "clientSecret" : "c1i3nt-s3cr3t-value",', secret: 'c1i3nt-s3cr3t-value' },
       { text: '"Password"="Reg-Pa55"', secret: 'Reg-Pa55' },
       { text: '{"pin_password": 4711923}', secret: '4711923' },
+      { text: "creds = {'user': 'svc', 'password': 'Py-Dict-Pw'}", secret: 'Py-Dict-Pw' },
     ],
     negatives: ['{"tasks": 12, "district": "North"}', '{"passwordExpiryDays": 30, "tokenEndpoint": "https://login.example/token"}'],
   },
@@ -453,6 +468,7 @@ export const RULES: RedactionRule[] = [
       { text: '<machineKey validationKey="A1B2C3D4E5F6" decryptionKey="F6E5D4C3B2A1" validation="SHA1"/>', secret: 'A1B2C3D4E5F6' },
       { text: '<wcf:credentials userName="clk" signingKey="Smtp-Net Pw"/>', secret: 'Smtp-Net Pw' },
       { text: 'https://st.blob.core.windows.net/c?sv=2021-06-08&sig=Sas%2BSig%3D&se=2030', secret: 'Sas%2BSig' },
+      { text: 'java -Ddb.password=Java-Prop-Pw -jar clk.jar', secret: 'Java-Prop-Pw' },
       { text: '[default] aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX', secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX' },
     ],
     negatives: ['Token count: 5', 'PasswordExpiryDays=30', 'tokenEndpoint=https://login.example/token', 'enablePasswordReset="true"'],
