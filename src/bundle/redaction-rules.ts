@@ -236,7 +236,7 @@ export const RULES: RedactionRule[] = [
   {
     id: 'known-token',
     description: 'well-known token shapes: GitHub (`ghp_`, `github_pat_`), Slack (`xox?-`, webhooks), Google API (`AIza`), GitLab (`glpat-`), npm, SendGrid, Stripe-like `sk_live_`',
-    re: /(?<![A-Za-z0-9_\-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255}|xox[abposr]-[A-Za-z0-9\-]{10,255}|AIza[0-9A-Za-z_\-]{35}|glpat-[A-Za-z0-9_\-]{20,255}|(?:sk|pk|rk|tok|whsec)_(?:live|test|prod)_[A-Za-z0-9]{8,255}|npm_[A-Za-z0-9]{36}|SG\.[A-Za-z0-9_\-]{16,64}\.[A-Za-z0-9_\-]{16,128}|sk-[A-Za-z0-9_\-]{32,255})|hooks\.slack\.com\/services\/[A-Za-z0-9\/_\-]{8,255}/g,
+    re: /(?<![A-Za-z0-9_\-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255}|xox[abposr]-[A-Za-z0-9\-]{10,255}|AIza[0-9A-Za-z_\-]{30,64}|glpat-[A-Za-z0-9_\-]{20,255}|(?:sk|pk|rk|tok|whsec)_(?:live|test|prod)_[A-Za-z0-9]{8,255}|npm_[A-Za-z0-9]{36}|SG\.[A-Za-z0-9_\-]{16,64}\.[A-Za-z0-9_\-]{16,128}|sk-[A-Za-z0-9_\-]{32,255})|hooks\.slack\.com\/services\/[A-Za-z0-9\/_\-]{8,255}/g,
     replace: () => REDACTED,
     examples: [
       { text: 'GH=ghp_abcdefghijklmnopqrstuvwxyz0123456789', secret: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
@@ -390,7 +390,7 @@ export const RULES: RedactionRule[] = [
   {
     id: 'command-line-password',
     description: 'command-line passwords: `--password X`, `-Password \'X\'`, `/pass:X`, `-p X`/`-pX`/`-P X` after a user flag (`-u`, `-U`, `/user:`) or for mysql, sqlcmd, psexec, sshpass',
-    re: /(?<![\w\-\/])(-{1,2}|\/)([A-Za-z][\w\-]{0,63})(?:([ \t]{1,8}|[ \t]{0,2}[:=][ \t]{0,2})("[^"\r\n]{0,4096}"|'[^'\r\n]{0,4096}'|[^\s"']{1,4096}))?/g,
+    re: /(?<![\w\-\/])(-{1,2}|\/)([A-Za-z][\w\-]{0,63})(?:([ \t]{1,8}|[ \t]{0,2}[:=][ \t]{0,2}|(?=["']))("[^"\r\n]{0,4096}"|'[^'\r\n]{0,4096}'|[^\s"']{1,4096}))?/g,
     replace: ([m, dash, flag, sep, value], ctx) => {
       if (SHORT_PASSWORD_FLAGS.has(flag) || flag === 'pw') {
         // -p is a port or a path as often as a password: only after a user flag (or for tools where it is always the password)
@@ -412,6 +412,7 @@ export const RULES: RedactionRule[] = [
       { text: "Install-Clk -Password 'Ps1-Pa55' -Force", secret: 'Ps1-Pa55' },
       { text: 'cmdkey /add:srv /user:svc /pass:Cmdkey-Pw', secret: 'Cmdkey-Pw' },
       { text: 'plink -ssh admin@host -pw Plink-Pw', secret: 'Plink-Pw' },
+      { text: "sqlcmd -S db -U sa -P'Glued-Quoted-Pw'", secret: 'Glued-Quoted-Pw' },
     ],
     negatives: ['ssh -p 22 host', 'tool --password-file /etc/clk/pw --verbose', 'copy /Y a b'],
   },
@@ -426,11 +427,12 @@ export const RULES: RedactionRule[] = [
   {
     id: 'net-use-password',
     description: 'the password given positionally to `net use \\\\server\\share <password>` and `net user <name> <password>`',
-    re: /\bnet(?:\.exe)?[ \t]{1,4}(use(?:[ \t]{1,4}[A-Za-z]:|[ \t]{1,4}\*)?[ \t]{1,4}\\\\[^\s]{1,512}|user(?:[ \t]{1,4}\/domain)?[ \t]{1,4}(?:"[^"\r\n]{1,256}"|[^\s\/"]{1,256}))([ \t]{1,8})(?![\/*])("[^"\r\n]{1,1024}"|[^\s"]{1,1024})/gi,
+    re: /\bnet(?:\.exe)?[ \t]{1,4}(use(?:[ \t]{1,4}[A-Za-z]:|[ \t]{1,4}\*)?[ \t]{1,4}\\\\[^\s]{1,512}(?:[ \t]{1,8}\/user:[^\s]{1,256})?|user(?:[ \t]{1,4}\/domain)?[ \t]{1,4}(?:"[^"\r\n]{1,256}"|[^\s\/"]{1,256}))([ \t]{1,8})(?![\/*])("[^"\r\n]{1,1024}"|[^\s"]{1,1024})/gi,
     replace: ([m, what, sep, value]) => (isHarmless(value) ? m : `net ${what}${sep}${mask(value)}`),
     examples: [
       { text: 'net use Z: \\\\fs01\\clk Net-Use-Pw /user:CORP\\svc', secret: 'Net-Use-Pw' },
       { text: 'net user clkadmin Net-User-Pw /add', secret: 'Net-User-Pw' },
+      { text: 'net use \\\\srv\\share /user:dom\\u Net-After-User', secret: 'Net-After-User' },
     ],
     negatives: ['net use Z: \\\\fs01\\clk /user:CORP\\svc', 'net use'],
   },
@@ -474,15 +476,29 @@ export const RULES: RedactionRule[] = [
     negatives: ['Token count: 5', 'PasswordExpiryDays=30', 'tokenEndpoint=https://login.example/token', 'enablePasswordReset="true"'],
   },
   {
+    id: 'credential-constructor',
+    description: 'the password given to `NetworkCredential(user, password)` / `PSCredential` / `SqlCredential` in scripts and logs',
+    re: /((?:NetworkCredential|PSCredential|SqlCredential|PasswordCredential)[ \t]{0,4}(?:\]::new|\(|::new\()?[ \t]{0,4}\(?[ \t]{0,4}(?:"[^"\r\n]{0,256}"|'[^'\r\n]{0,256}'|\$?[\w.]{1,128})[ \t]{0,4},[ \t]{0,4})("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}')/g,
+    replace: ([m, head, value]) => (isHarmless(value) ? m : `${head}${mask(value)}`),
+    examples: [{ text: "[System.Net.NetworkCredential]::new('svc', 'Net-Cred-Pw')", secret: 'Net-Cred-Pw' }],
+    negatives: ['new NetworkCredential(user, securePassword)'],
+  },
+  {
     id: 'free-text-password',
     description: 'a quoted value after the word password/passphrase/secret in free text (`password \'X\'`, `password is "X"`)',
-    re: /(?<![\w\-])(passw(?:or)?d|passwort|kennwort|passphrase|pwd|secret)([ \t]{1,8}(?:(?:is|was|set to|of|to)[ \t]{1,8})?)("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}'|\x60[^\x60\r\n]{1,1024}\x60)/gi,
-    replace: ([m, word, sep, value]) => (isHarmless(value) ? m : `${word}${sep}${mask(value)}`),
+    re: /(?<![\w\-])(passw(?:or)?d|passwort|kennwort|passphrase|pwd|secret)([ \t]{1,8}(?:(?:is|was|set to|of|to)[ \t]{1,8})?)("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}'|\x60[^\x60\r\n]{1,1024}\x60|[^\s"'<>=:]{4,256})/gi,
+    replace: ([m, word, sep, value]) => {
+      if (isHarmless(value)) return m;
+      // a bare word counts only when it does not read as English: digits, inner capitals or symbols
+      if (!/^["'\x60]/.test(value) && !/\d|.[A-Z]|[!@#$%^&*+=~|{}[\]\/\\]/.test(value)) return m;
+      return `${word}${sep}${mask(value)}`;
+    },
     examples: [
       { text: "login failed with password 'Free-Text-Pw' for bob", secret: 'Free-Text-Pw' },
       { text: 'the new password is "Quoted Pw 2"', secret: 'Quoted Pw 2' },
+      { text: 'ERROR login for bob with pwd Bare7Word', secret: 'Bare7Word' },
     ],
-    negatives: ['password policy', 'the password was changed yesterday'],
+    negatives: ['password policy', 'the password was changed yesterday', 'Password Expired for user x'],
   },
 ];
 
