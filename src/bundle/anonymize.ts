@@ -16,7 +16,7 @@ const IPV4 = /(?<![\d.])(?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\
 // Full 8-group form, or a form with '::' (so that times such as 10:12:33 never look like addresses).
 const IPV6 = /(?<![\w:.])(?:(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}|(?:[0-9a-f]{1,4}:){1,6}(?::[0-9a-f]{1,4}){1,6}|(?:[0-9a-f]{1,4}:){1,7}:|::(?:[0-9a-f]{1,4}:){0,5}[0-9a-f]{1,4})(?![\w:])/gi;
 const EMAIL = /\b([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\b/g;
-const DOMAIN_USER = /(?<![\w\\]|NT )([A-Za-z][A-Za-z0-9-]{1,14})\\([A-Za-z][\w.-]{0,63})(?![\w\\])/g;
+const DOMAIN_USER = /(?<![\w\\-]|NT )([A-Za-z][A-Za-z0-9-]{1,14})\\([A-Za-z][\w.-]{0,63})(?![\w\\])/g;
 const USER_FIELD = /(?<![A-Za-z0-9])(User(?:\s?ID|\s?Name)?|Uid|Login|Account(?:\s?Name)?|sap-user|sAMAccountName|Logon(?:\s?Name)?)(["']?\s{0,8}[=:]\s{0,8}["']?)([A-Za-z][\w.-]{0,63})/gi;
 /** `for user 'x'`, `-u x`, `--user x`, `/user:x`: user names in messages and command lines. */
 const USER_PHRASE = /(\bfor user '|\buser '|(?<![\w-])(?:-u|-U|--user(?:name)?|\/user:|\/u:)[ \t]{0,4}["']?)([A-Za-z][\w.-]{0,63})/g;

@@ -35,7 +35,7 @@ function variants(p: string): string[] {
  * Replaces the collecting machine's absolute paths: under the farm file's folder → relative to it,
  * under the home, temp or working folder (or a share root outside the farm folder) → `<local>`.
  */
-export function localPathScrubber(opts: { farmFile?: string; cwd?: string; extraRoots?: readonly string[] }): (s: string) => string {
+export function localPathScrubber(opts: { farmFile?: string; cwd?: string; extraRoots?: readonly string[] }): ((s: string) => string) & { pattern?: RegExp } {
   const roots: { path: string; relative: boolean }[] = [];
   const add = (p: string | undefined, relative: boolean) => {
     if (!p || !isAbsolute(p)) return;
@@ -56,7 +56,7 @@ export function localPathScrubber(opts: { farmFile?: string; cwd?: string; extra
   const byPath = new Map(roots.map((r) => [r.path.toLowerCase(), r]));
   const re = new RegExp(`(${[...byPath.keys()].map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})([\\\\/]?)`, 'gi');
   const boundary = /[\w.-]/;
-  return (s: string) =>
+  const scrub = (s: string) =>
     s.replace(re, (m: string, path: string, sep: string, offset: number, input: string) => {
       const next = input[offset + m.length];
       if (!sep && next !== undefined && boundary.test(next)) return m; // /home/al is not /home/alice
@@ -65,6 +65,8 @@ export function localPathScrubber(opts: { farmFile?: string; cwd?: string; extra
       if (root.relative) return sep ? '' : '.';
       return `${LOCAL}${sep}`;
     });
+  // what a line must contain for scrub to change it (the redactor's fast path copies other lines as they are)
+  return Object.assign(scrub, { pattern: new RegExp(re.source, 'i') });
 }
 
 /** Applies f to every string in a JSON-like value (keys stay), returning a copy. */
@@ -111,6 +113,8 @@ export interface Outgoing {
   value<T>(v: T): T;
   readonly anonymizer?: Anonymizer;
   readonly redactor: Redactor;
+  /** the local-path filter alone (for bundle files, which the writer redacts itself) */
+  readonly scrub: (s: string) => string;
 }
 
 /**
@@ -137,6 +141,7 @@ export function createOutgoing(opts: { farm?: FarmNames; cwd?: string; anonymize
     value: (v) => mapStrings(v, text),
     anonymizer,
     redactor,
+    scrub,
   };
 }
 

@@ -74,8 +74,9 @@ export interface RedactorOptions {
   extraPatterns?: RegExp[];
   /** applied after redaction to every line (consistent pseudonyms for hosts, IPs and users) */
   anonymizer?: { text(s: string): string };
-  /** applied after redaction, before the anonymizer (e.g. the collecting machine's paths → `<local>`) */
-  scrub?: (s: string) => string;
+  /** applied after redaction, before the anonymizer (e.g. the collecting machine's paths → `<local>`); with
+   * `pattern` (what a line must contain for scrub to change it) the fast path stays on */
+  scrub?: ((s: string) => string) & { pattern?: RegExp };
 }
 
 export interface Redactor {
@@ -221,7 +222,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
     chunker() {
       // Counts go straight to the totals, so that a stream cut short (cap, timeout) still reports them.
       const lr = new LineRedactor(totals);
-      const fastPath = !opts.anonymizer && !opts.extraPatterns?.length;
+      const fastPath = !opts.anonymizer && !opts.extraPatterns?.length && (!opts.scrub || opts.scrub.pattern !== undefined);
+      const trigger = opts.scrub?.pattern ? new RegExp(`${TRIGGER.source}|${opts.scrub.pattern.source}`, 'gi') : TRIGGER;
       let encoding: 'latin1' | 'utf16le' | 'utf16be' | undefined;
       let decoder: StringDecoder | undefined;
       let oddByte: Buffer | undefined; // UTF-16BE: a code unit split across chunks
@@ -262,8 +264,8 @@ export function createRedactor(opts: RedactorOptions = {}): Redactor {
             continue;
           }
           // Fast path: lines without any trigger cannot change, so they are copied as they are.
-          TRIGGER.lastIndex = start;
-          const m = TRIGGER.exec(pending);
+          trigger.lastIndex = start;
+          const m = trigger.exec(pending);
           const lastNl = pending.lastIndexOf('\n');
           if (!m) {
             if (lastNl >= start) {

@@ -119,7 +119,7 @@ function mask(value: string): string {
 
 const WS = '[ \\t]';
 /** A name in key=value forms: $Password, @pwd, db.password, DB_PASS, x-api-key. */
-const NAME = String.raw`(?<![\w$@.\-])([$@]?[A-Za-z_][\w.\-]{0,127})`;
+const NAME = String.raw`(?<![\w$@.])([$@]?[A-Za-z_][\w.\-]{0,127})`;
 /** Quoted values (any content up to the closing quote, spaces included) or a bare value. */
 const QUOTED = String.raw`"(?:[^"\\\r\n]|\\.){0,4096}"|'[^'\r\n]{0,4096}'|\x60[^\x60\r\n]{0,4096}\x60|\{[^}\r\n]{0,4096}\}`;
 /** A bare value: up to whitespace or a separator; %xx escapes are part of it, %26 (&) ends it. */
@@ -182,6 +182,14 @@ export const RULES: RedactionRule[] = [
     negatives: ['https://erp.corp.example:8443/api/v2?page=2', 'see http://host/a:b@c'],
   },
   {
+    id: 'userinfo-credentials',
+    description: 'the password in `user:password@host` without a scheme (rsync, proxies, DSNs)',
+    re: /(?<![\w.:\/@%\-])([A-Za-z_][\w.\-]{0,63}):([^\s\/@:"'<>]{1,256})@(?=[A-Za-z0-9][\w\-]{0,62}(?:\.[\w\-]{1,63}){0,8}(?::\d{1,5})?(?:[\/\s"'<>;,]|$))/g,
+    replace: ([m, user, pass]) => (isHarmless(pass) || /^\d+$/.test(pass) ? m : `${user}:${REDACTED}@`),
+    examples: [{ text: 'proxy svc_proxy:Proxy-Pw-7@proxy01.corp.example:3128 up', secret: 'Proxy-Pw-7' }],
+    negatives: ['mail me at jdoe@corp.example', 'at 10:12:33@host'],
+  },
+  {
     id: 'authorization-header',
     description: 'HTTP `Authorization` / `Proxy-Authorization` credentials (Bearer, Basic, Digest, NTLM, SharedKey, ...), to the end of the header',
     re: /(?<![\w-])((?:Proxy-)?Authorization"?[ \t]{0,4}[:=][ \t]{0,8}"?)(?:(Bearer|Basic|Digest|NTLM|Negotiate|Token|SharedKey|SharedAccessSignature|SAS|OAuth|AWS4-HMAC-SHA256|ApiKey|Key|SSWS|MAC)[ \t]{1,8})?([^\r\n"']{1,4096})/gi,
@@ -228,7 +236,7 @@ export const RULES: RedactionRule[] = [
   {
     id: 'known-token',
     description: 'well-known token shapes: GitHub (`ghp_`, `github_pat_`), Slack (`xox?-`, webhooks), Google API (`AIza`), GitLab (`glpat-`), npm, SendGrid, Stripe-like `sk_live_`',
-    re: /(?<![A-Za-z0-9_\-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255}|xox[abposr]-[A-Za-z0-9\-]{10,255}|AIza[0-9A-Za-z_\-]{35}|glpat-[A-Za-z0-9_\-]{20,255}|(?:sk|pk|rk|tok|whsec)_(?:live|test|prod)_[A-Za-z0-9]{8,255}|npm_[A-Za-z0-9]{36}|SG\.[A-Za-z0-9_\-]{16,64}\.[A-Za-z0-9_\-]{16,128}|sk-[A-Za-z0-9_\-]{32,255})|hooks\.slack\.com\/services\/[A-Za-z0-9\/_\-]{8,255}/g,
+    re: /(?<![A-Za-z0-9_\-])(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{30,255}|xox[abposr]-[A-Za-z0-9\-]{10,255}|AIza[0-9A-Za-z_\-]{30,64}|glpat-[A-Za-z0-9_\-]{20,255}|(?:sk|pk|rk|tok|whsec)_(?:live|test|prod)_[A-Za-z0-9]{8,255}|npm_[A-Za-z0-9]{36}|SG\.[A-Za-z0-9_\-]{16,64}\.[A-Za-z0-9_\-]{16,128}|sk-[A-Za-z0-9_\-]{32,255})|hooks\.slack\.com\/services\/[A-Za-z0-9\/_\-]{8,255}/g,
     replace: () => REDACTED,
     examples: [
       { text: 'GH=ghp_abcdefghijklmnopqrstuvwxyz0123456789', secret: 'ghp_abcdefghijklmnopqrstuvwxyz0123456789' },
@@ -295,27 +303,34 @@ export const RULES: RedactionRule[] = [
     re: /<((?:[A-Za-z_][\w.\-]{0,63}:)?[A-Za-z_][\w.\-]{0,127})((?:\s[^<>]{0,4096})?)>((?:<!\[CDATA\[(?:[^\]]|\](?!\]>)){0,65536}\]\]>|[^<]){1,65536})<\/\1\s{0,16}>/g,
     replace: ([m, tag, attrs, value]) => {
       const inner = value.trim().replace(/^<!\[CDATA\[|\]\]>$/g, '');
-      if (!isSecretName(tag.replace(/^.*:/, '')) || isHarmless(inner)) return m;
+      const named = /\b(?:key|name)\s{0,8}=\s{0,8}(["'])(.{0,256}?)\1/i.exec(attrs)?.[2]; // <param name="password">x</param>
+      if (!(isSecretName(tag.replace(/^.*:/, '')) || (named !== undefined && isSecretName(named))) || isHarmless(inner)) return m;
       return `<${tag}${attrs}>${REDACTED}</${tag}>`;
     },
     examples: [
       { text: '<ServiceAccount><UserName>svc</UserName><Password>Pl41n-T3xt</Password></ServiceAccount>', secret: 'Pl41n-T3xt' },
       { text: '<ClientSecret><![CDATA[Cd4ta-Secr3t]]></ClientSecret>', secret: 'Cd4ta-Secr3t' },
       { text: '<Password>\n  Multi-Line-Pw\n</Password>', secret: 'Multi-Line-Pw' },
+      { text: '<param name="db.password">Param-Text-Pw</param>', secret: 'Param-Text-Pw' },
     ],
     negatives: ['<PasswordPolicy>strict</PasswordPolicy>', '<UserName>svc</UserName>'],
   },
   {
     id: 'json-secret',
     description: 'JSON (and .reg) members named as a secret: `"password": "..."`, `"client_secret": "..."`, `"private_key": "..."`',
-    re: /"([^"\\\r\n]{1,256})"(\s{0,64}(?::|=>?)\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|-?\d[\d.eE+\-]{0,64})/g,
-    replace: ([m, name, sep, value]) => (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value)) ? m : `"${name}"${sep}"${REDACTED}"`),
-    resume: ([m, name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
+    re: /(["'])([^"'\\\r\n]{1,256})\1(\s{0,64}(?::|=>?)\s{0,64})("(?:[^"\\\r\n]|\\.){0,16384}"|'(?:[^'\\\r\n]|\\.){0,16384}'|-?\d[\d.eE+\-]{0,64})/g,
+    replace: ([m, q, name, sep, value]) => {
+      if (!isSecretName(name) || isHarmless(value) || (/connstr|connectionstring/i.test(name.replace(/[^a-z]/gi, '')) && /=|:\/\//.test(value))) return m;
+      const vq = value[0] === "'" ? "'" : '"';
+      return `${q}${name}${q}${sep}${vq}${REDACTED}${vq}`;
+    },
+    resume: ([m, , name, sep, value]) => (MAY_HOLD_SECRET.test(value) ? name.length + 2 + sep.length : m.length),
     examples: [
       { text: '{"user":"svc","password":"J50n-Pa55\\"word","port":1}', secret: 'J50n-Pa55' },
       { text: '  "clientSecret" : "c1i3nt-s3cr3t-value",', secret: 'c1i3nt-s3cr3t-value' },
       { text: '"Password"="Reg-Pa55"', secret: 'Reg-Pa55' },
       { text: '{"pin_password": 4711923}', secret: '4711923' },
+      { text: "creds = {'user': 'svc', 'password': 'Py-Dict-Pw'}", secret: 'Py-Dict-Pw' },
     ],
     negatives: ['{"tasks": 12, "district": "North"}', '{"passwordExpiryDays": 30, "tokenEndpoint": "https://login.example/token"}'],
   },
@@ -375,7 +390,7 @@ export const RULES: RedactionRule[] = [
   {
     id: 'command-line-password',
     description: 'command-line passwords: `--password X`, `-Password \'X\'`, `/pass:X`, `-p X`/`-pX`/`-P X` after a user flag (`-u`, `-U`, `/user:`) or for mysql, sqlcmd, psexec, sshpass',
-    re: /(?<![\w\-\/])(-{1,2}|\/)([A-Za-z][\w\-]{0,63})(?:([ \t]{1,8}|[ \t]{0,2}[:=][ \t]{0,2})("[^"\r\n]{0,4096}"|'[^'\r\n]{0,4096}'|[^\s"']{1,4096}))?/g,
+    re: /(?<![\w\-\/])(-{1,2}|\/)([A-Za-z][\w\-]{0,63})(?:([ \t]{1,8}|[ \t]{0,2}[:=][ \t]{0,2}|(?=["']))("[^"\r\n]{0,4096}"|'[^'\r\n]{0,4096}'|[^\s"']{1,4096}))?/g,
     replace: ([m, dash, flag, sep, value], ctx) => {
       if (SHORT_PASSWORD_FLAGS.has(flag) || flag === 'pw') {
         // -p is a port or a path as often as a password: only after a user flag (or for tools where it is always the password)
@@ -397,6 +412,7 @@ export const RULES: RedactionRule[] = [
       { text: "Install-Clk -Password 'Ps1-Pa55' -Force", secret: 'Ps1-Pa55' },
       { text: 'cmdkey /add:srv /user:svc /pass:Cmdkey-Pw', secret: 'Cmdkey-Pw' },
       { text: 'plink -ssh admin@host -pw Plink-Pw', secret: 'Plink-Pw' },
+      { text: "sqlcmd -S db -U sa -P'Glued-Quoted-Pw'", secret: 'Glued-Quoted-Pw' },
     ],
     negatives: ['ssh -p 22 host', 'tool --password-file /etc/clk/pw --verbose', 'copy /Y a b'],
   },
@@ -411,11 +427,12 @@ export const RULES: RedactionRule[] = [
   {
     id: 'net-use-password',
     description: 'the password given positionally to `net use \\\\server\\share <password>` and `net user <name> <password>`',
-    re: /\bnet(?:\.exe)?[ \t]{1,4}(use(?:[ \t]{1,4}[A-Za-z]:|[ \t]{1,4}\*)?[ \t]{1,4}\\\\[^\s]{1,512}|user(?:[ \t]{1,4}\/domain)?[ \t]{1,4}(?:"[^"\r\n]{1,256}"|[^\s\/"]{1,256}))([ \t]{1,8})(?![\/*])("[^"\r\n]{1,1024}"|[^\s"]{1,1024})/gi,
+    re: /\bnet(?:\.exe)?[ \t]{1,4}(use(?:[ \t]{1,4}[A-Za-z]:|[ \t]{1,4}\*)?[ \t]{1,4}\\\\[^\s]{1,512}(?:[ \t]{1,8}\/user:[^\s]{1,256})?|user(?:[ \t]{1,4}\/domain)?[ \t]{1,4}(?:"[^"\r\n]{1,256}"|[^\s\/"]{1,256}))([ \t]{1,8})(?![\/*])("[^"\r\n]{1,1024}"|[^\s"]{1,1024})/gi,
     replace: ([m, what, sep, value]) => (isHarmless(value) ? m : `net ${what}${sep}${mask(value)}`),
     examples: [
       { text: 'net use Z: \\\\fs01\\clk Net-Use-Pw /user:CORP\\svc', secret: 'Net-Use-Pw' },
       { text: 'net user clkadmin Net-User-Pw /add', secret: 'Net-User-Pw' },
+      { text: 'net use \\\\srv\\share /user:dom\\u Net-After-User', secret: 'Net-After-User' },
     ],
     negatives: ['net use Z: \\\\fs01\\clk /user:CORP\\svc', 'net use'],
   },
@@ -453,20 +470,35 @@ export const RULES: RedactionRule[] = [
       { text: '<machineKey validationKey="A1B2C3D4E5F6" decryptionKey="F6E5D4C3B2A1" validation="SHA1"/>', secret: 'A1B2C3D4E5F6' },
       { text: '<wcf:credentials userName="clk" signingKey="Smtp-Net Pw"/>', secret: 'Smtp-Net Pw' },
       { text: 'https://st.blob.core.windows.net/c?sv=2021-06-08&sig=Sas%2BSig%3D&se=2030', secret: 'Sas%2BSig' },
+      { text: 'java -Ddb.password=Java-Prop-Pw -jar clk.jar', secret: 'Java-Prop-Pw' },
       { text: '[default] aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX', secret: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEX' },
     ],
     negatives: ['Token count: 5', 'PasswordExpiryDays=30', 'tokenEndpoint=https://login.example/token', 'enablePasswordReset="true"'],
   },
   {
+    id: 'credential-constructor',
+    description: 'the password given to `NetworkCredential(user, password)` / `PSCredential` / `SqlCredential` in scripts and logs',
+    re: /((?:NetworkCredential|PSCredential|SqlCredential|PasswordCredential)[ \t]{0,4}(?:\]::new|\(|::new\()?[ \t]{0,4}\(?[ \t]{0,4}(?:"[^"\r\n]{0,256}"|'[^'\r\n]{0,256}'|\$?[\w.]{1,128})[ \t]{0,4},[ \t]{0,4})("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}')/g,
+    replace: ([m, head, value]) => (isHarmless(value) ? m : `${head}${mask(value)}`),
+    examples: [{ text: "[System.Net.NetworkCredential]::new('svc', 'Net-Cred-Pw')", secret: 'Net-Cred-Pw' }],
+    negatives: ['new NetworkCredential(user, securePassword)'],
+  },
+  {
     id: 'free-text-password',
     description: 'a quoted value after the word password/passphrase/secret in free text (`password \'X\'`, `password is "X"`)',
-    re: /(?<![\w\-])(passw(?:or)?d|passwort|kennwort|passphrase|pwd|secret)([ \t]{1,8}(?:(?:is|was|set to|of|to)[ \t]{1,8})?)("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}'|\x60[^\x60\r\n]{1,1024}\x60)/gi,
-    replace: ([m, word, sep, value]) => (isHarmless(value) ? m : `${word}${sep}${mask(value)}`),
+    re: /(?<![\w\-])(passw(?:or)?d|passwort|kennwort|passphrase|pwd|secret)([ \t]{1,8}(?:(?:is|was|set to|of|to)[ \t]{1,8})?)("[^"\r\n]{1,1024}"|'[^'\r\n]{1,1024}'|\x60[^\x60\r\n]{1,1024}\x60|[^\s"'<>=:]{4,256})/gi,
+    replace: ([m, word, sep, value]) => {
+      if (isHarmless(value)) return m;
+      // a bare word counts only when it does not read as English: digits, inner capitals or symbols
+      if (!/^["'\x60]/.test(value) && !/\d|.[A-Z]|[!@#$%^&*+=~|{}[\]\/\\]/.test(value)) return m;
+      return `${word}${sep}${mask(value)}`;
+    },
     examples: [
       { text: "login failed with password 'Free-Text-Pw' for bob", secret: 'Free-Text-Pw' },
       { text: 'the new password is "Quoted Pw 2"', secret: 'Quoted Pw 2' },
+      { text: 'ERROR login for bob with pwd Bare7Word', secret: 'Bare7Word' },
     ],
-    negatives: ['password policy', 'the password was changed yesterday'],
+    negatives: ['password policy', 'the password was changed yesterday', 'Password Expired for user x'],
   },
 ];
 

@@ -55,6 +55,8 @@ export interface BundleOptions {
   anonymizer?: Anonymizer;
   /** deflate level 0-9 (default 6) */
   level?: number;
+  /** applied to every redacted line after the rules (the collecting machine's paths → relative or <local>) */
+  scrub?: ((s: string) => string) & { pattern?: RegExp };
   /** applied to what the writer itself says about an entry (notes: error messages may name local paths) */
   filterText?: (s: string) => string;
 }
@@ -324,7 +326,7 @@ export class BundleWriter {
     let redactor: ReturnType<typeof createRedactor> | undefined;
     let staged: AsyncIterable<unknown> = guarded;
     if (redact) {
-      redactor = createRedactor({ anonymizer: this.opts.anonymizer });
+      redactor = createRedactor({ anonymizer: this.opts.anonymizer, scrub: this.opts.scrub });
       staged = redactChunks(guarded, redactor.chunker()); // no stream machinery: it cost latency per chunk
     }
     // Redacted as UTF-8, stored in the encoding the file had on the server.

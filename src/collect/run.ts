@@ -392,6 +392,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
       signal: opts.signal,
       anonymizer,
       filterText: (t) => hide(t) ?? t,
+      scrub: outgoing.scrub,
       onBytes: (folder, n) => {
         const server = folder ? nameOfFolder.get(folder) : undefined;
         if (server) emit({ type: 'bytes', server, bytes: n });

@@ -88,6 +88,8 @@ describe('Anonymizer: domains, URL users, UNC hosts', () => {
     const out = a.text("https://svc_clk:[REDACTED]@erp.corp.example/x \\\\fs01\\clk$\\x sqlcmd -U w6admin for user 'bob'");
     for (const real of ['svc_clk', 'fs01', 'w6admin', "'bob'", 'erp.corp']) expect(out).not.toContain(real);
     expect(out).toContain(':[REDACTED]@');
+    const b = new Anonymizer('s').addHost('APP01');
+    expect(b.text('\\\\APP01\\c$\\ClickSoftware')).toBe(`\\\\${b.mapping().hosts.APP01}\\c$\\ClickSoftware`); // a token is never read as DOMAIN\user
   });
 });
 

@@ -169,6 +169,21 @@ describe('the streaming transform', () => {
     expect(counts).toEqual({ 'connection-string': 1 });
   });
 
+  it('redacts UTF-16BE (BOM) and BOM-less UTF-16LE, each kept in its encoding, whatever the chunking', async () => {
+    const text = 'User ID=w6app;Password=Utf16-S3cret;\r\n<add key="ApiToken"\r\n  value="Be-T0ken" />\r\n';
+    const be = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const sizes of [[1], [3], [7], [64]]) {
+      const { out } = await viaStream(be, sizes);
+      expect(out.subarray(0, 2)).toEqual(Buffer.from([0xfe, 0xff]));
+      const decoded = Buffer.from(out.subarray(2)).swap16().toString('utf16le');
+      expect(decoded).toBe('User ID=w6app;Password=[REDACTED];\r\n<add key="ApiToken"\r\n  value="[REDACTED]" />\r\n');
+    }
+    const le = Buffer.from(text, 'utf16le');
+    const { out } = await viaStream(le, [5]);
+    expect(out.toString('utf16le')).not.toMatch(/Utf16-S3cret|Be-T0ken/);
+    expect(out.toString('utf16le')).toContain('User ID=w6app');
+  });
+
   it('streams many MB with a PEM block across chunk boundaries, and drops an unterminated PEM to the end', async () => {
     const line = '03/06/2025 10:12:33,120 INFO W6Server: scheduling run completed for district North in 512 ms\n';
     const block = '-----BEGIN PRIVATE KEY-----\n' + 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n'.repeat(50) + '-----END PRIVATE KEY-----\n';
