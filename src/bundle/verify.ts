@@ -29,6 +29,7 @@ export const VERIFY_LIMITS = {
   ratioAboveBytes: 32 * 1024 * 1024,
   /** problem rows kept; the rest are counted */
   maxProblems: 1000,
+  maxProblemsPerCode: 100,
 } as const;
 
 /** Problems that mean "refused: hostile, unsupported or not a bundle" (exit 2); the others are mismatches (exit 1). */
@@ -90,13 +91,17 @@ export class NotABundleError extends UsageError {
   }
 }
 
+/** Problem rows, bounded: per code and in all, so that one flood cannot hide another kind. */
 class Problems {
   readonly list: BundleProblem[] = [];
+  private readonly perCode = new Map<string, number>();
   omitted = 0;
   refused = false;
   add(path: string, code: string, problem: string): void {
     if (REFUSED.has(code)) this.refused = true;
-    if (this.list.length < VERIFY_LIMITS.maxProblems) this.list.push({ path, code, problem });
+    const n = this.perCode.get(code) ?? 0;
+    this.perCode.set(code, n + 1);
+    if (this.list.length < VERIFY_LIMITS.maxProblems && n < VERIFY_LIMITS.maxProblemsPerCode) this.list.push({ path, code, problem });
     else this.omitted++;
   }
   get count(): number {

@@ -5,6 +5,7 @@ import ora, { type Ora } from 'ora';
 import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { sanitizeJson } from './sanitize.js';
 
 export interface IoOptions {
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -72,7 +73,7 @@ export class Io {
   }
 
   json(value: unknown): void {
-    this.stdout.write(`${JSON.stringify(value, jsonReplacer, 2)}\n`);
+    this.stdout.write(`${sanitizeJson(JSON.stringify(value, jsonReplacer, 2))}\n`);
   }
 
   info(text: string): void {

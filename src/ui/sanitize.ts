@@ -39,3 +39,11 @@ export function sanitizeStyled(text: string): string {
   }
   return out + sanitize(text.slice(last));
 }
+
+// What JSON.stringify leaves raw although a terminal acts on it: DEL, C1, bidi and line separators.
+const JSON_RAW = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** JSON text with those characters \u-escaped: the same JSON value, safe on a terminal. */
+export function sanitizeJson(json: string): string {
+  return json.replace(JSON_RAW, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
