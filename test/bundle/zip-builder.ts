@@ -95,8 +95,8 @@ export function buildZip(entries: LocalEntry[], opts: BuildOptions = {}): Buffer
 }
 
 /** `size` bytes of `fill`, deflated chunk by chunk (never all in memory): a zip-bomb stream. */
-export async function deflatedRepeat(fill: Buffer, size: number, prefix = Buffer.alloc(0), suffix = Buffer.alloc(0)): Promise<{ bytes: Buffer; size: number; crc: number }> {
-  const d = createDeflateRaw({ level: 9 });
+export async function deflatedRepeat(fill: Buffer, size: number, prefix = Buffer.alloc(0), suffix = Buffer.alloc(0), level = 9): Promise<{ bytes: Buffer; size: number; crc: number }> {
+  const d = createDeflateRaw({ level });
   const out: Buffer[] = [];
   d.on('data', (c: Buffer) => out.push(c));
   const done = new Promise<void>((resolve, reject) => {
