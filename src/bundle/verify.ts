@@ -124,7 +124,7 @@ export function unsafeName(e: { name: string; rawName?: Buffer }): string | unde
   if (n.includes('\ufffd')) return 'the name is not valid UTF-8';
   if (n.startsWith('/')) return 'absolute path';
   if (n.includes('\\')) return 'backslash in the name (a Windows separator: may climb with ..\\ or be absolute)';
-  if (n.includes(':')) return 'drive letter or stream name (":")';
+  if (/^[A-Za-z]:/.test(n)) return 'drive letter (absolute on Windows)';
   const segments = (n.endsWith('/') ? n.slice(0, -1) : n).split('/');
   if (segments.includes('..')) return 'climbs out with ..';
   if (segments.some((s) => s === '' || s === '.')) return 'empty or "." path segment';
@@ -363,12 +363,11 @@ function manifestEntry(s: Scan, problems: Problems): Checked | undefined {
     problems.add(MANIFEST_PATH, 'NO_MANIFEST', `no ${MANIFEST_PATH} in the zip`);
     return undefined;
   }
-  if (c.refused) return undefined; // already reported
   if (c.entry.size > VERIFY_LIMITS.maxManifestBytes) {
     problems.add(MANIFEST_PATH, 'MANIFEST_TOO_LARGE', `declares ${c.entry.size} bytes, more than the ${VERIFY_LIMITS.maxManifestBytes} verify accepts`);
     return undefined;
   }
-  return c;
+  return c.refused ? undefined : c; // a refused manifest is already reported
 }
 
 function structureProblem(err: unknown, name: string, problems: Problems): boolean {

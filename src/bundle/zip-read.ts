@@ -38,7 +38,7 @@ export interface ZipLimits {
 
 export interface ZipDirectoryEntry {
   index: number;
-  /** decoded as UTF-8 (invalid bytes become U+FFFD); `rawName` keeps the bytes */
+  /** decoded (see decodeName); `rawName` keeps the bytes */
   name: string;
   rawName: Buffer;
   flags: number;
@@ -200,7 +200,7 @@ function parseCentral(buf: Buffer, index: number, nameLen: number, extraLen: num
   }
   return {
     index,
-    name: new TextDecoder('utf-8').decode(rawName),
+    name: decodeName(rawName, buf.readUInt16LE(8)),
     rawName,
     flags: buf.readUInt16LE(8),
     method: buf.readUInt16LE(10),
@@ -211,6 +211,19 @@ function parseCentral(buf: Buffer, index: number, nameLen: number, extraLen: num
     madeBy: buf.readUInt8(5),
     externalAttributes: buf.readUInt32LE(38),
   };
+}
+
+const UTF8 = new TextDecoder('utf-8');
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+
+/** UTF-8 when flagged (invalid bytes become U+FFFD); unflagged names are UTF-8 when valid, else Latin-1. */
+function decodeName(raw: Buffer, flags: number): string {
+  if (flags & 0x0800) return UTF8.decode(raw);
+  try {
+    return UTF8_STRICT.decode(raw);
+  } catch {
+    return raw.toString('latin1');
+  }
 }
 
 async function readAt(fh: FileHandle, offset: number, length: number): Promise<Buffer> {

@@ -146,10 +146,16 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     await expectRefused(await write('overlap-crossing.zip', crossing), 'OVERLAP', 'overlap crossing');
   });
 
-  it('unsafe names of every kind', async () => {
-    const names: (string | Buffer)[] = ['../../x', '/etc/x', '..\\x', 'C:/x', 'a/../../x', 'APP01/a\nb.log', 'APP01/a\rb', Buffer.from('APP01/a\u0000b.log'), 'APP01/\u001b]0;pwned\u0007.log', 'APP01/\u202egol.exe', './x', 'a//b'];
+  it('unsafe names of every kind: each alone refuses the zip, all together give one row each', async () => {
+    const names: string[] = ['../../x', '/etc/x', '..\\x', 'C:/x', 'c:x', 'a/../../x', 'APP01/..', 'APP01/a\nb.log', 'APP01/a\rb', 'APP01/a\u0000b.log', 'APP01/\u001b]0;pwned\u0007.log', 'APP01/\u202egol.exe', 'APP01/a\u0085b', './x', 'a//b', '\\\\server\\share\\x'];
+    const all = await write('unsafe-all.zip', buildZip(bundle(names.map((name) => ({ name, data: 'x' })))));
+    await expectRefused(all, 'UNSAFE_PATH', 'unsafe names, all in one zip');
+    const rows = JSON.parse((await measure(['--json', 'bundle', 'verify', all])).stdout).problems as { path: string; code: string }[];
+    expect(rows.filter((r) => r.code === 'UNSAFE_PATH').map((r) => r.path).sort()).toEqual([...names].sort());
     for (const [i, name] of names.entries()) {
-      await expectRefused(await write(`unsafe-${i}.zip`, buildZip(bundle([{ name, data: 'x' }]))), 'UNSAFE_PATH', `unsafe name ${JSON.stringify(String(name))}`);
+      const r = await measure(['--json', 'bundle', 'verify', await write(`unsafe-${i}.zip`, buildZip(bundle([{ name, data: 'x' }])))]);
+      expect(r.exitCode, JSON.stringify(name)).toBe(2);
+      expect(JSON.parse(r.stdout).problems, JSON.stringify(name)).toEqual([expect.objectContaining({ path: name, code: 'UNSAFE_PATH' })]);
     }
   });
 
