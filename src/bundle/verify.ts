@@ -323,6 +323,11 @@ function parseManifest(bytes: Buffer, problems: Problems): ParsedManifest | unde
       problems.add(path ?? `${MANIFEST_PATH} entries[${i}]`, 'MANIFEST_INVALID', 'manifest entry lacks a path, size or sha256 (or is not an object)');
       return;
     }
+    const unsafe = unsafeName({ name: path });
+    if (unsafe) {
+      problems.add(path, 'UNSAFE_PATH', `the manifest lists an unsafe path: ${unsafe}`);
+      return;
+    }
     const redactions: Record<string, number> = {};
     if (isObject(raw.redactions)) for (const [k, v] of Object.entries(raw.redactions)) if (num(v) !== undefined) redactions[k] = v as number;
     listedPaths.push(path);

@@ -5,7 +5,10 @@ import ora, { type Ora } from 'ora';
 import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { sanitizeJson } from './sanitize.js';
+import { sanitizeJson, sanitizeStyled } from './sanitize.js';
+
+/** Messages quote servers, files and bundles: only our own colour and line breaks reach the terminal. */
+const message = (text: string) => sanitizeStyled(text, { keepLines: true });
 
 export interface IoOptions {
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -77,24 +80,24 @@ export class Io {
   }
 
   info(text: string): void {
-    if (!this.quiet) this.stderr.write(`${text}\n`);
+    if (!this.quiet) this.stderr.write(`${message(text)}\n`);
   }
 
   success(text: string): void {
-    if (!this.quiet) this.stderr.write(`${this.c.green('✔')} ${text}\n`);
+    if (!this.quiet) this.stderr.write(`${this.c.green('✔')} ${message(text)}\n`);
   }
 
   warn(text: string): void {
-    this.stderr.write(`${this.c.yellow('warning:')} ${text}\n`);
+    this.stderr.write(`${this.c.yellow('warning:')} ${message(text)}\n`);
   }
 
   error(text: string, hint?: string): void {
-    this.stderr.write(`${this.c.red('error:')} ${text}\n`);
-    if (hint) this.stderr.write(`${this.c.dim('hint:')} ${hint}\n`);
+    this.stderr.write(`${this.c.red('error:')} ${message(text)}\n`);
+    if (hint) this.stderr.write(`${this.c.dim('hint:')} ${message(hint)}\n`);
   }
 
   debug(text: string): void {
-    if (this.verbose) this.stderr.write(`${this.c.dim(text)}\n`);
+    if (this.verbose) this.stderr.write(`${this.c.dim(message(text))}\n`);
   }
 
   /** A spinner on a TTY; off a TTY, one plain line at start and one at the end. */

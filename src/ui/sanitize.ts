@@ -30,14 +30,14 @@ export function sanitize(text: unknown, opts: { keepLines?: boolean } = {}): str
  * Like sanitize, but colour sequences of the exact SGR form survive: for text the ui layer has
  * already styled (table cells with status badges). Anything else escape-like is escaped.
  */
-export function sanitizeStyled(text: string): string {
+export function sanitizeStyled(text: string, opts: { keepLines?: boolean } = {}): string {
   let out = '';
   let last = 0;
   for (const m of text.matchAll(SGR)) {
-    out += sanitize(text.slice(last, m.index)) + m[0];
+    out += sanitize(text.slice(last, m.index), opts) + m[0];
     last = m.index + m[0].length;
   }
-  return out + sanitize(text.slice(last));
+  return out + sanitize(text.slice(last), opts);
 }
 
 // What JSON.stringify leaves raw although a terminal acts on it: DEL, C1, bidi and line separators.
