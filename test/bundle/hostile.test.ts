@@ -172,6 +172,29 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     await expectRefused(await write('method.zip', bzip), 'UNSUPPORTED_METHOD', 'method 12');
   });
 
+  it('a manifest that lists unsafe paths', async () => {
+    const m = manifestFor([GOOD, { path: '../../etc/cron.d/x', data: 'x' }]);
+    await expectRefused(await write('manifest-unsafe.zip', buildZip(bundle([], m))), 'UNSAFE_PATH', 'manifest lists ../../');
+  });
+
+  it.skipIf(!have('python3'))('the same refusals on zips written by Python zipfile (a real writer)', async () => {
+    const file = join(dir, 'python.zip');
+    const script = [
+      'import sys, zipfile, json, hashlib',
+      'log = b"03/06/2025 10:12:33,120 ERROR run failed\\n" * 50',
+      'm = {"schema": "clk-support/bundle-manifest/v1", "entries": [{"path": "APP01/w.log", "size": len(log), "sha256": hashlib.sha256(log).hexdigest(), "collector": "tracer"}]}',
+      'z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED)',
+      'z.writestr("manifest.json", json.dumps(m)); z.writestr("APP01/w.log", log)',
+      'i = zipfile.ZipInfo("APP01/link"); i.create_system = 3; i.external_attr = (0o120777 << 16); z.writestr(i, "/etc/shadow")',
+      'z.writestr(zipfile.ZipInfo("../../evil.sh"), "x")',
+      'z.close()',
+    ].join('\n');
+    await execa('python3', ['-c', script, file]);
+    await expectRefused(file, 'SYMLINK', 'python zipfile symlink');
+    const j = JSON.parse((await measure(['--json', 'bundle', 'verify', file])).stdout);
+    expect(j.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '../../evil.sh', code: 'UNSAFE_PATH' }), expect.objectContaining({ path: 'APP01/link', code: 'SYMLINK' })]));
+  });
+
   it('central-directory counts that lie (more, fewer, impossible)', async () => {
     const entries = bundle([]);
     await expectRefused(await write('count-more.zip', buildZip(entries, { count: 3 })), 'ENTRY_COUNT', 'count says 3 of 2');
