@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN, DEMO_FARM_DIR, REPO } from '../support/cli.js';
-import { tempDir } from './helpers.js';
+import { createServer, type Socket } from 'node:net';
+import { generateKey, SSH_KEYGEN } from '../support/sshd.js';
+import { have, tempDir } from './helpers.js';
 import { buildZip, deflatedRepeat } from './zip-builder.js';
 
 let dir: string;
@@ -49,6 +51,36 @@ function interrupt(args: string[], ready: RegExp, afterMs: number): Promise<{ ex
 }
 
 describe('Ctrl-C stops promptly with exit 130', { timeout: 300_000 }, () => {
+  it.skipIf(!have('ssh-keygen') && !SSH_KEYGEN)('collect while it waits for an SSH server that accepts and never answers', async () => {
+    // a TCP port that accepts and stays silent: the probe would wait for its connect time limit
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const key = join(dir, 'id_ed25519');
+      await generateKey(key, 'interrupt-test');
+      await writeFile(join(dir, 'known_hosts'), '');
+      const farm = join(dir, 'silent-farm.json');
+      await writeFile(farm, JSON.stringify({
+        formatVersion: 1,
+        farm: { name: 'Silent farm', systemId: 'SIL', environment: 'test', customerNumber: '1234567', installationNumber: '0020123456' },
+        settings: { connectTimeoutMs: 20_000, timeoutMs: 30_000 },
+        servers: [{ name: 'SILENT01', role: 'application', platform: 'linux', installRoot: '/opt/clk', transport: { type: 'ssh', host: '127.0.0.1', port, user: 'nobody', identityFile: key, knownHosts: join(dir, 'known_hosts') } }],
+      }));
+      const out = join(dir, 'out-silent');
+      await mkdir(out);
+      const r = await interrupt(['--farm', farm, 'collect', '--around', '2025-06-03T10:00Z', '--span', '1h', '--out', out], /Probing servers/, 700);
+      measured.push(`  collect, SIGINT while an SSH server stays silent (connect limit 20 s): exit ${r.exitCode}, stopped ${r.stopSeconds.toFixed(2)} s after SIGINT`);
+      expect(r.exitCode, r.stderr).toBe(130);
+      expect(r.stopSeconds, 'a generous bound; the measured figure is in the log').toBeLessThan(5);
+      expect(await readdir(out)).toEqual([]);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+
   it('bundle verify while it reads a 1 GB entry', async () => {
     // a 30 KiB random block repeated: about 80:1, under the ratio cap, so verify really inflates it
     const big = await deflatedRepeat(randomBytes(30 * 1024), 1024 ** 3, undefined, undefined, 1);
