@@ -195,6 +195,16 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     expect(j.problems).toEqual(expect.arrayContaining([expect.objectContaining({ path: '../../evil.sh', code: 'UNSAFE_PATH' }), expect.objectContaining({ path: 'APP01/link', code: 'SYMLINK' })]));
   });
 
+  it('caps on the number of entries and on the declared total', async () => {
+    const many = Array.from({ length: 100_001 }, (_, i) => ({ name: `APP01/f${i}`, data: '', store: true }));
+    await expectRefused(await write('too-many.zip', buildZip(bundle(many))), 'TOO_MANY_ENTRIES', '100 001 entries');
+    // 17 entries declaring 4.2 GB each: 71 GB in all, over the 64 GiB cap (each also far over 200:1)
+    const huge = buildZip(bundle(Array.from({ length: 17 }, (_, i) => ({ name: `APP01/h${i}`, data: 'x' }))), {
+      central: (records) => records.map((r, i) => (i >= 2 ? { ...r, size: 4_200_000_000 } : r)),
+    });
+    await expectRefused(await write('too-large.zip', huge), 'TOO_LARGE', '17 x 4.2 GB declared');
+  });
+
   it('central-directory counts that lie (more, fewer, impossible)', async () => {
     const entries = bundle([]);
     await expectRefused(await write('count-more.zip', buildZip(entries, { count: 3 })), 'ENTRY_COUNT', 'count says 3 of 2');

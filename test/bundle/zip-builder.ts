@@ -90,7 +90,19 @@ export function buildZip(entries: LocalEntry[], opts: BuildOptions = {}): Buffer
   }
   const cdSize = offset - cdOffset;
   const count = opts.count ?? finalRecords.length;
-  parts.push(Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(count), u16(count), u32(cdSize), u32(cdOffset), u16(0)]));
+  if (count > 0xffff) {
+    // zip64 end record and locator: the only way to count more than 65535 entries
+    const u64 = (v: number) => {
+      const b = Buffer.alloc(8);
+      b.writeBigUInt64LE(BigInt(v));
+      return b;
+    };
+    const at = offset;
+    parts.push(Buffer.concat([u32(0x06064b50), u64(44), u16((3 << 8) | 45), u16(45), u32(0), u32(0), u64(count), u64(count), u64(cdSize), u64(cdOffset)]));
+    parts.push(Buffer.concat([u32(0x07064b50), u32(0), u64(at), u32(1)]));
+  }
+  const c16 = Math.min(count, 0xffff);
+  parts.push(Buffer.concat([u32(0x06054b50), u16(0), u16(0), u16(c16), u16(c16), u32(cdSize), u32(cdOffset), u16(0)]));
   return Buffer.concat(parts);
 }
 
