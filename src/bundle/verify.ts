@@ -178,6 +178,8 @@ async function scan(path: string, problems: Problems, signal?: AbortSignal): Pro
   const names = new Set<string>();
   let structural = false;
   let total = 0;
+  let unrefused = 0; // inflated and zipped bytes of the entries not refused on their own
+  let zipped = 0;
   try {
     for await (const e of reader.entries()) {
       if (e.index % 1024 === 0) signal?.throwIfAborted();
@@ -202,7 +204,13 @@ async function scan(path: string, problems: Problems, signal?: AbortSignal): Pro
       if (e.size > VERIFY_LIMITS.maxEntryBytes) refuse('ENTRY_TOO_LARGE', `declares ${e.size} bytes, more than the ${VERIFY_LIMITS.maxEntryBytes} verify accepts per file`);
       else if (e.size > VERIFY_LIMITS.ratioAboveBytes && e.size > e.compressedSize * VERIFY_LIMITS.maxRatio)
         refuse('COMPRESSION_RATIO', `inflates ${e.compressedSize} bytes to ${e.size} (more than ${VERIFY_LIMITS.maxRatio}:1): a zip bomb?`);
+      if (e.name === MANIFEST_PATH && e.size > VERIFY_LIMITS.maxManifestBytes)
+        refuse('MANIFEST_TOO_LARGE', `declares ${e.size} bytes, more than the ${VERIFY_LIMITS.maxManifestBytes} verify accepts`);
       total += e.size;
+      if (!c.refused) {
+        unrefused += e.size;
+        zipped += e.compressedSize;
+      }
     }
   } catch (err) {
     if (!(err instanceof ZipStructureError)) {
@@ -214,6 +222,10 @@ async function scan(path: string, problems: Problems, signal?: AbortSignal): Pro
   }
   if (total > VERIFY_LIMITS.maxTotalBytes) {
     problems.add(ZIP, 'TOO_LARGE', `the entries declare ${total} bytes in all, more than the ${VERIFY_LIMITS.maxTotalBytes} verify accepts`);
+    structural = true;
+  } else if (unrefused > VERIFY_LIMITS.ratioAboveBytes && unrefused > zipped * VERIFY_LIMITS.maxRatio) {
+    // many entries each under the per-entry threshold can still add up to a bomb
+    problems.add(ZIP, 'COMPRESSION_RATIO', `the entries inflate ${zipped} bytes to ${unrefused} in all (more than ${VERIFY_LIMITS.maxRatio}:1): a zip bomb?`);
     structural = true;
   }
   // Overlaps: every entry's local header and data must end before the next one starts. The name
@@ -368,11 +380,7 @@ function manifestEntry(s: Scan, problems: Problems): Checked | undefined {
     problems.add(MANIFEST_PATH, 'NO_MANIFEST', `no ${MANIFEST_PATH} in the zip`);
     return undefined;
   }
-  if (c.entry.size > VERIFY_LIMITS.maxManifestBytes) {
-    problems.add(MANIFEST_PATH, 'MANIFEST_TOO_LARGE', `declares ${c.entry.size} bytes, more than the ${VERIFY_LIMITS.maxManifestBytes} verify accepts`);
-    return undefined;
-  }
-  return c.refused ? undefined : c; // a refused manifest is already reported
+  return c.refused ? undefined : c; // a refused manifest (too large, encrypted, a link...) is already reported
 }
 
 function structureProblem(err: unknown, name: string, problems: Problems): boolean {

@@ -147,8 +147,11 @@ export class ZipReader {
    * code INFLATED_SIZE, and inflation stops there). Stops at once when `signal` aborts.
    */
   async *data(entry: ZipDirectoryEntry, range: { start: number; end: number }, signal?: AbortSignal): AsyncGenerator<Buffer> {
-    if (range.end === range.start && entry.method === 0) return;
-    const raw = createReadStream(this.directory.file, { start: range.start, end: Math.max(range.start, range.end - 1), highWaterMark: 256 * 1024, signal });
+    if (range.end === range.start) {
+      if (entry.size !== 0) throw new Error(`no data for ${entry.size} declared bytes`);
+      return;
+    }
+    const raw = createReadStream(this.directory.file, { start: range.start, end: range.end - 1, highWaterMark: 256 * 1024, signal });
     const stream = entry.method === 8 ? raw.pipe(createInflateRaw({ chunkSize: 64 * 1024 })) : raw;
     if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
     let produced = 0;

@@ -105,9 +105,13 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     await expectRefused(lying, 'INFLATED_SIZE', 'manifest bomb, small declared size');
   });
 
-  it('an entry that inflates 1000:1 to 250 MB', async () => {
+  it('an entry that inflates 1000:1 to 250 MB, and 2000 small entries that do so together', async () => {
     const bomb = await deflatedRepeat(Buffer.from([0]), 250 * 1024 * 1024);
     await expectRefused(await write('entry-bomb.zip', buildZip(bundle([{ name: 'APP01/bomb.bin', deflated: bomb }]))), 'COMPRESSION_RATIO', 'entry bomb');
+    // 2000 entries of 1 MiB each, every one under the per-entry threshold: 2 GiB from about 2 MB
+    const small = await deflatedRepeat(Buffer.from([0]), 1024 * 1024);
+    const many = Array.from({ length: 2000 }, (_, i) => ({ name: `APP01/z${i}.bin`, deflated: small }));
+    await expectRefused(await write('many-small-bombs.zip', buildZip(bundle(many))), 'COMPRESSION_RATIO', '2000 small bombs');
   });
 
   it('a manifest with 2 million entries, one of 200 000 nulls, one nested 100 000 deep', async () => {
