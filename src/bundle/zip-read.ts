@@ -5,7 +5,7 @@
 // declares. Used by `bundle verify` and `bundle inspect` (src/bundle/verify.ts); yauzl is not used
 // here because it stops at the first unsafe name or lying count instead of letting us report it.
 import { createReadStream } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { createInflateRaw } from 'node:zlib';
 
 const SIG_LOCAL = 0x04034b50;
@@ -70,6 +70,8 @@ export class ZipReader {
   ) {}
 
   static async open(file: string, limits: ZipLimits): Promise<ZipReader> {
+    // a FIFO or device would block the open or never end: only regular files are read
+    if (!(await stat(file)).isFile()) throw new ZipStructureError('NOT_A_ZIP', 'not a regular file (a directory, FIFO, device or socket)');
     const fh = await open(file, 'r');
     try {
       const directory = await readEnd(fh, file, limits);

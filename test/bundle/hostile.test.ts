@@ -216,11 +216,17 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     await expectRefused(await write('count-huge.zip', buildZip(entries, { count: 60_000 })), 'ENTRY_COUNT', 'count says 60000 of 2');
   });
 
-  it('a file that is not a zip, a truncated zip, an empty file', async () => {
+  it('a file that is not a zip, a truncated zip, an empty file, a directory, a FIFO', async () => {
     await expectRefused(await write('notes.zip', Buffer.from('just some text, not a zip\n'.repeat(10))), 'NOT_A_ZIP', 'not a zip');
     const whole = buildZip(bundle([{ name: 'APP01/more.log', data: 'y'.repeat(5000) }]));
     await expectRefused(await write('truncated.zip', whole.subarray(0, Math.floor(whole.length / 2))), 'ZIP_TRUNCATED', 'truncated');
     await expectRefused(await write('empty.zip', Buffer.alloc(0)), 'NOT_A_ZIP', 'empty file');
+    await expectRefused(dir, 'NOT_A_ZIP', 'a directory');
+    if (have('mkfifo')) {
+      const fifo = join(dir, 'fifo.zip');
+      await execa('mkfifo', [fifo]);
+      await expectRefused(fifo, 'NOT_A_ZIP', 'a FIFO (would block)');
+    }
   });
 });
 
