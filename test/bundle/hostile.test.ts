@@ -223,7 +223,7 @@ describe('bundle verify / inspect refuse hostile zips (exit 2, a problem row, bo
     await expectRefused(await write('empty.zip', Buffer.alloc(0)), 'NOT_A_ZIP', 'empty file');
     await expectRefused(dir, 'NOT_A_ZIP', 'a directory');
     if (have('mkfifo')) {
-      const fifo = join(dir, 'fifo.zip');
+      const fifo = join(dir, 'named-pipe.zip');
       await execa('mkfifo', [fifo]);
       await expectRefused(fifo, 'NOT_A_ZIP', 'a FIFO (would block)');
     }
