@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { App, examples, type AppStreams } from './app.js';
 import { registrations } from './commands/index.js';
 import { ClkError, ExitCode, InterruptedError, UsageError, errorMessage, isAbortError, type ExitCodeValue } from './errors.js';
+import { sanitize } from './ui/sanitize.js';
 
 const require = createRequire(import.meta.url);
 export const VERSION: string = (require('../package.json') as { version: string }).version;
@@ -101,11 +102,13 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
     if (jsonErrors && code !== ExitCode.ok) printJsonError(app, err);
     if (err instanceof CommanderError) return code; // commander already printed the message
     const io = app.fallbackIo();
-    if (err instanceof ClkError) io.error(err.message, err.hint);
+    // messages quote servers, files and bundles: shown escaped, never as terminal controls
+    const safe = (s: string) => sanitize(s, { keepLines: true });
+    if (err instanceof ClkError) io.error(safe(err.message), err.hint && safe(err.hint));
     else if (code === ExitCode.interrupted) io.error('Interrupted');
     else {
-      io.error(`unexpected failure: ${errorMessage(err)}`, 'this is a bug in clk-support; run with --verbose and report it');
-      if ((err as Error)?.stack) io.debug((err as Error).stack!);
+      io.error(`unexpected failure: ${safe(errorMessage(err))}`, 'this is a bug in clk-support; run with --verbose and report it');
+      if ((err as Error)?.stack) io.debug(safe((err as Error).stack!));
     }
     return code;
   } finally {

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { Farm } from './load.js';
 import type { ServerConfig } from './schema.js';
 import { readIdentity, type ServerIdentity } from './identity.js';
+import { untilAborted } from '../abort.js';
 import { createTransport } from './transports/index.js';
 import { TransportError, toTransportError, withTimeout, type FailureReason, type Transport } from './transports/transport.js';
 
@@ -53,12 +54,19 @@ export async function probeServer(farm: Farm, server: ServerConfig, transport: T
 export async function probeFarm(farm: Farm, servers: readonly ServerConfig[], opts: ProbeOptions = {}): Promise<ProbedFarm> {
   const limit = pLimit(opts.concurrency ?? farm.settings.concurrency);
   const transports = new Map<string, Transport>();
-  const probes = await Promise.all(
+  const probing = Promise.all(
     servers.map((server) =>
       limit(async () => {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const t = createTransport(farm, server);
-        const probe = await probeServer(farm, server, t);
+        let probe: ServerProbe;
+        try {
+          // Ctrl-C must not wait for a server that does not answer (connect plus identity time limit)
+          probe = opts.signal ? await untilAborted(probeServer(farm, server, t), opts.signal) : await probeServer(farm, server, t);
+        } catch (err) {
+          await t.close().catch(() => {}); // ends a handshake in flight, so nothing holds the process
+          throw err;
+        }
         if (probe.reachable && opts.keepOpen) transports.set(server.name, t);
         else await t.close().catch(() => {});
         opts.onResult?.(probe);
@@ -66,6 +74,14 @@ export async function probeFarm(farm: Farm, servers: readonly ServerConfig[], op
       }),
     ),
   );
+  let probes: ServerProbe[];
+  try {
+    probes = await probing;
+  } catch (err) {
+    // interrupted: the caller never sees the transports already opened, so close them here
+    await Promise.all([...transports.values()].map((t) => t.close().catch(() => {})));
+    throw err;
+  }
   return { probes, transports };
 }
 

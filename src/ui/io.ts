@@ -7,6 +7,10 @@ import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { renderTable, type Column } from './table.js';
+import { sanitizeJson, sanitizeStyled } from './sanitize.js';
+
+/** Messages quote servers, files and bundles: only our own colour and line breaks reach the terminal. */
+const message = (text: string) => sanitizeStyled(text, { keepLines: true });
 
 export interface IoOptions {
   stdout?: NodeJS.WriteStream | NodeJS.WritableStream;
@@ -129,30 +133,30 @@ export class Io {
 
   json(value: unknown): void {
     this.wroteJson = true;
-    const text = `${JSON.stringify(value, jsonReplacer, 2)}\n`;
+    const text = `${sanitizeJson(JSON.stringify(value, jsonReplacer, 2))}\n`;
     if (this.captured) this.captured.push(text);
     else this.stdout.write(text);
   }
 
   info(text: string): void {
-    if (!this.quiet) this.toStderr(`${text}\n`);
+    if (!this.quiet) this.toStderr(`${message(text)}\n`);
   }
 
   success(text: string): void {
-    if (!this.quiet) this.toStderr(`${this.c.green('✔')} ${text}\n`);
+    if (!this.quiet) this.toStderr(`${this.c.green('✔')} ${message(text)}\n`);
   }
 
   warn(text: string): void {
-    this.toStderr(`${this.c.yellow('warning:')} ${text}\n`);
+    this.toStderr(`${this.c.yellow('warning:')} ${message(text)}\n`);
   }
 
   error(text: string, hint?: string): void {
-    this.toStderr(`${this.c.red('error:')} ${text}\n`);
-    if (hint) this.toStderr(`${this.c.dim('hint:')} ${hint}\n`);
+    this.toStderr(`${this.c.red('error:')} ${message(text)}\n`);
+    if (hint) this.toStderr(`${this.c.dim('hint:')} ${message(hint)}\n`);
   }
 
   debug(text: string): void {
-    if (this.verbose) this.toStderr(`${this.c.dim(text)}\n`);
+    if (this.verbose) this.toStderr(`${this.c.dim(message(text))}\n`);
   }
 
   /** A spinner on a TTY; off a TTY, one plain line at start and one at the end. */

@@ -1,5 +1,7 @@
-// Plain text tables for people. Width is measured without ANSI colour codes.
+// Plain text tables for people. Width is measured without ANSI colour codes. Every cell goes through
+// the sanitiser: only the ui layer's own colour survives, any other control or escape is shown escaped.
 import { stripVTControlCharacters } from 'node:util';
+import { sanitizeStyled } from './sanitize.js';
 
 export interface Column<T> {
   header: string;
@@ -18,10 +20,9 @@ const SEP = 2;
 const MIN_FREE = 12;
 
 export function renderTable<T>(rows: readonly T[], columns: readonly Column<T>[], opts: TableOptions = {}): string {
-  let cells = rows.map((r) => columns.map((c) => c.value(r) ?? ''));
-  const widths = columns.map((c, i) =>
-    Math.max(visibleLength(c.header), ...cells.map((row) => visibleLength(row[i]))),
-  );
+  let cells = rows.map((r) => columns.map((c) => sanitizeStyled(c.value(r) ?? '')));
+  // a loop, not Math.max(...cells): a spread of many rows overflows the stack
+  const widths = columns.map((c, i) => cells.reduce((w, row) => Math.max(w, visibleLength(row[i])), visibleLength(c.header)));
   if (opts.width) cells = fitWidths(cells, columns, widths, opts.width);
   const line = (values: string[]) =>
     values

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleWriter } from '../../src/bundle/writer.js';
-import { inspectBundle, verifyBundle, NotABundleError } from '../../src/bundle/verify.js';
+import { inspectBundle, verifyBundle } from '../../src/bundle/verify.js';
 import { runCli } from '../support/cli.js';
 import { EVTX_FIXTURES, have, run, tempDir } from './helpers.js';
 
@@ -81,9 +81,9 @@ describe('bundle verify', () => {
     const problems = JSON.parse(r.stdout).problems as { path: string; problem: string }[];
     expect(problems).toEqual(
       expect.arrayContaining([
-        { path: 'APP01/tracer/W6Server.log', problem: 'sha256 does not match the manifest' },
-        { path: 'collector.log', problem: 'listed in the manifest but missing from the zip' },
-        { path: 'extra.txt', problem: 'in the zip but not in the manifest' },
+        { path: 'APP01/tracer/W6Server.log', code: 'SHA256_MISMATCH', problem: 'sha256 does not match the manifest' },
+        { path: 'collector.log', code: 'MISSING', problem: 'listed in the manifest but missing from the zip' },
+        { path: 'extra.txt', code: 'UNLISTED', problem: 'in the zip but not in the manifest' },
       ]),
     );
   });
@@ -100,18 +100,22 @@ describe('bundle verify', () => {
       r = await runCli(['bundle', 'verify', plain]);
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toMatch(/no manifest\.json/);
-      await expect(inspectBundle(plain)).rejects.toBeInstanceOf(NotABundleError);
+      const inspected = await inspectBundle(plain);
+      expect(inspected.refused).toBe(true);
+      expect(inspected.problems).toEqual([{ path: 'manifest.json', code: 'NO_MANIFEST', problem: 'no manifest.json in the zip' }]);
     }
     r = await runCli(['bundle', 'verify', join(dir, 'nope.zip')]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(/cannot open/);
   });
 
-  it('a truncated bundle is not a bundle', async () => {
+  it('a truncated bundle is not a bundle: refused with ZIP_TRUNCATED', async () => {
     const p = join(dir, 'truncated.zip');
     const buf = await readFile(good);
     await writeFile(p, buf.subarray(0, Math.floor(buf.length / 2)));
-    await expect(verifyBundle(p)).rejects.toBeInstanceOf(NotABundleError);
+    const v = await verifyBundle(p);
+    expect(v).toMatchObject({ ok: false, refused: true });
+    expect(v.problems.map((x) => x.code)).toEqual(['ZIP_TRUNCATED']);
   });
 });
 
