@@ -3,6 +3,7 @@
 // a usage error found before the run, and the README's Linux/ssh example farm passes its own checks
 // against a real sshd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseJsonc } from 'jsonc-parser';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,10 +152,10 @@ esac`);
 
 describe.skipIf(Boolean(sshdReason))(`the README's Linux/ssh example farm passes its own checks against a real sshd${sshdReason ? ` (${sshdReason})` : ''}`, () => {
   it('no Windows defaults on platform linux: check exits 0 with nothing failed', async () => {
-    // The example exactly as the README prints it (comments removed); only where the server is changes.
+    // The full example exactly as the README prints it (JSONC, read as the CLI reads it); only where the server is changes.
     const readme = await readFile(join(REPO, 'README.md'), 'utf8');
-    const block = /```jsonc\n([\s\S]*?)\n```/.exec(readme)![1];
-    const example = JSON.parse(block.split('\n').map((l) => l.replace(/\s+\/\/ .*$/, '')).join('\n'));
+    const block = /A full example[\s\S]*?```jsonc\n([\s\S]*?)\n```/.exec(readme)![1];
+    const example = parseJsonc(block, [], { allowTrailingComma: true });
     const linux = example.servers.find((s: { platform?: string }) => s.platform === 'linux');
     expect(linux, 'the README example lists a linux server').toBeDefined();
     expect(linux.transport.type).toBe('ssh');
