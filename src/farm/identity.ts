@@ -172,7 +172,7 @@ export async function readProductVersion(t: Transport, server: ServerConfig): Pr
   return { version, build: m.groups.build ?? version.split('.').pop() ?? version, source: src.file };
 }
 
-export async function readIdentity(t: Transport, server: ServerConfig): Promise<ServerIdentity> {
+export async function readIdentity(t: Transport, server: ServerConfig, opts: { readClock?: boolean } = {}): Promise<ServerIdentity> {
   const notes: string[] = [];
   const host = await readHostname(t);
   const fingerprint: FingerprintComponent[] = [{ kind: 'hostname', hash: hashComponent('hostname', host), source: 'host name' }];
@@ -189,7 +189,7 @@ export async function readIdentity(t: Transport, server: ServerConfig): Promise<
     identity.productError = errorMessage(err);
   }
   try {
-    identity.clock = await t.clock();
+    if (opts.readClock !== false) identity.clock = await t.clock();
   } catch (err) {
     identity.clockError = err instanceof TransportError ? err.message : errorMessage(err);
   }

@@ -21,6 +21,8 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Keep the transports open for the caller (who must close them). */
   keepOpen?: boolean;
+  /** false: do not read the server clock (a share's clock probe writes a file; `license apply --check` writes nothing). */
+  readClock?: boolean;
   onResult?: (p: ServerProbe) => void;
 }
 
@@ -30,14 +32,14 @@ export interface ProbedFarm {
   transports: Map<string, Transport>;
 }
 
-export async function probeServer(farm: Farm, server: ServerConfig, transport: Transport): Promise<ServerProbe> {
+export async function probeServer(farm: Farm, server: ServerConfig, transport: Transport, opts: { readClock?: boolean } = {}): Promise<ServerProbe> {
   const started = Date.now();
   try {
     // One overall limit per server: connect plus identity reads may never exceed it.
     const identity = await withTimeout(
       (async () => {
         await transport.connect();
-        return readIdentity(transport, server);
+        return readIdentity(transport, server, { readClock: opts.readClock });
       })(),
       farm.settings.connectTimeoutMs + farm.settings.timeoutMs,
       server.name,
@@ -58,7 +60,7 @@ export async function probeFarm(farm: Farm, servers: readonly ServerConfig[], op
       limit(async () => {
         if (opts.signal?.aborted) throw opts.signal.reason;
         const t = createTransport(farm, server);
-        const probe = await probeServer(farm, server, t);
+        const probe = await probeServer(farm, server, t, { readClock: opts.readClock });
         if (probe.reachable && opts.keepOpen) transports.set(server.name, t);
         else await t.close().catch(() => {});
         opts.onResult?.(probe);
