@@ -2,7 +2,7 @@
 // in docs/license.md: the License.request, the signed response envelope and the grant inside it.
 // The installed license file is the response envelope itself, so any machine can re-verify it.
 import { LicenseError } from './errors.js';
-import { A, attr, buildXml, child, childText, children, parseXml, type XmlNode } from './xml.js';
+import { A, assertSafeXml, attr, buildXml, child, childText, children, parseXml, type XmlNode } from './xml.js';
 
 export const REQUEST_FORMAT_VERSION = '1';
 export const RESPONSE_FORMAT_VERSION = '1';
@@ -219,6 +219,8 @@ export function parseRequest(bytes: Buffer, what = 'License.request'): LicenseRe
 
 /** Parse the outer envelope only; the payload stays bytes until its signature is verified. */
 export function parseEnvelope(bytes: Buffer, what: string): ResponseEnvelope {
+  // Unsigned extras are refused before the XML parser, which would drop or reject them silently.
+  assertCanonicalEnvelope(assertSafeXml(bytes, what), what);
   const doc = parseXml(bytes, what);
   const root = child(doc, 'ClkLicenseResponse');
   const bad = (m: string) =>
@@ -237,7 +239,6 @@ export function parseEnvelope(bytes: Buffer, what: string): ResponseEnvelope {
   if (!sigNode || !sigText || !BASE64.test(sigText)) throw bad('<Signature> is missing or not base64');
   const keyId = attr(sigNode, 'keyId');
   if (!keyId) throw bad('<Signature> has no keyId');
-  assertCanonicalEnvelope(bytes.toString('utf8'), what);
   return {
     formatVersion: version,
     payload: Buffer.from(payloadText.replace(/\s+/g, ''), 'base64'),
@@ -279,17 +280,19 @@ export function assertCanonicalEnvelope(text: string, what: string): void {
         throw refuse(`has text ${inside ? `in <${inside}>` : 'outside its root element'} (${JSON.stringify(tok.trim().slice(0, 40))})`);
       continue;
     }
+    if (!tok.endsWith('>')) return; // cut short: the XML parser says so
     if (tok.startsWith('<!--')) throw refuse('has a comment');
     if (tok.startsWith('<?')) throw refuse('has a processing instruction');
     if (tok.startsWith('<!')) throw refuse(`has ${tok.startsWith('<![CDATA[') ? 'a CDATA section' : 'a declaration'}`);
     const end = /^<\/([^\s>]+)\s*>$/.exec(tok);
     if (end) {
-      if (stack.pop() !== end[1]) throw refuse(`closes <${end[1]}> out of place`);
+      if (stack.pop() !== end[1]) return; // not well-formed: the XML parser says where
       if (stack.length === 0) closedRoot = true;
       continue;
     }
     const start = /^<([^\s/>]+)/.exec(tok);
     const name = start?.[1] ?? '';
+    if (stack.length === 0 && !closedRoot && name !== 'ClkLicenseResponse') return; // not an envelope at all
     const shape = ENVELOPE_SHAPE[name];
     if (!shape || shape.parent !== stack[stack.length - 1] || closedRoot) throw refuse(`has an element <${name.slice(0, 40)}> where none belongs`);
     if (seen.has(name)) throw refuse(`has <${name}> twice`);
@@ -300,6 +303,7 @@ export function assertCanonicalEnvelope(text: string, what: string): void {
       ATTRIBUTE.lastIndex = i;
       const a = ATTRIBUTE.exec(tok);
       if (!a) break;
+      if (name === 'ClkLicenseResponse' && a[1] === 'formatVersion' && a[2].slice(1, -1) !== RESPONSE_FORMAT_VERSION) return; // another format: the version check speaks
       if (!shape.attrs.includes(a[1]) || attrs.has(a[1])) throw refuse(`has an attribute ${a[1].slice(0, 40)} on <${name}> that is not part of the format`);
       attrs.add(a[1]);
       i = ATTRIBUTE.lastIndex;
@@ -308,7 +312,7 @@ export function assertCanonicalEnvelope(text: string, what: string): void {
     if (!/^\s*>$/.test(tail)) throw refuse(`has <${name}> in a form that is not part of the format`);
     stack.push(name);
   }
-  if (!closedRoot || stack.length) throw refuse('is not closed');
+  // An envelope cut short is left to the XML parser (LICENSE_MALFORMED).
 }
 
 export function buildEnvelopeXml(e: Omit<ResponseEnvelope, 'formatVersion'>): string {

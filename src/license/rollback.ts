@@ -169,7 +169,7 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
     if (changed.length && !opts.force)
       throw new LicenseError(
         'LICENSE_ROLLBACK_CURRENT_CHANGED',
-        `What is installed on ${changed.join('; ')} is not what the last apply from this state folder installed${record ? ` (${record.applyId}, ${record.licenseId})` : ''}: nothing was changed`,
+        `What is installed on ${changed.join('; ')} is not what the last apply from this state folder installed${record ? ` (${record.applyId}, ${record.licenseId})` : ''}: nothing was changed${warnings.length ? ` (${warnings.join('; ')})` : ''}`,
         'a later apply (from another machine, or one that was interrupted) installed a newer license: check `clk-support license status`; pass --force to roll back anyway (what is replaced is backed up first)',
         { servers: changed.map((c) => c.split(' ')[0]) },
       );
