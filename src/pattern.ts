@@ -45,6 +45,14 @@ export function compileLinear(pattern: string, opts: { ignoreCase?: boolean; mul
     source: pattern,
     groupNames: Object.keys(named),
     groupCount: re.groupCount(),
-    exec: (text) => re.exec(text) as LinearMatch | null,
+    // test() runs on RE2's DFA without captures (several times faster): most lines do not match.
+    exec: (text) => (re.test(text) ? (re.exec(text) as LinearMatch | null) : null),
   };
+}
+
+/** One of the project's own reviewed patterns (no nested quantifiers): V8 runs it, faster than RE2 in JavaScript. */
+export function trustedPattern(pattern: string, flags = ''): LinearPattern {
+  const re = new RegExp(pattern, flags);
+  const named = [...pattern.matchAll(/\(\?P?<([A-Za-z_][A-Za-z0-9_]*)>/g)].map((m) => m[1]);
+  return { source: pattern, groupNames: named, groupCount: new RegExp(`${pattern}|`).exec('')!.length - 1, exec: (text) => re.exec(text) };
 }

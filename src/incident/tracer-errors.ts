@@ -4,7 +4,7 @@
 // one pass of memchr per token, with memory flat at one chunk.
 import { TimestampDetector } from '../logs/timestamps.js';
 import { UsageError } from '../errors.js';
-import { compileLinear, UnsupportedPatternError, type LinearPattern } from '../pattern.js';
+import { compileLinear, trustedPattern, UnsupportedPatternError, type LinearPattern } from '../pattern.js';
 
 export const DEFAULT_ERROR_TOKENS: readonly string[] = ['ERROR', 'FATAL', 'Exception'];
 
@@ -24,9 +24,10 @@ export function mentionsLicense(line: string): boolean {
   return (line.includes('icen') || line.includes('ICEN')) && LICENSE_PATTERN.test(line);
 }
 
-/** User patterns run on RE2 (linear time): a crafted log line cannot stall the scan. */
+/** User patterns run on RE2 (linear time): a crafted log line cannot stall the scan. The defaults are ours and run natively. */
 export function compileUserPatterns(patterns: readonly string[]): LinearPattern[] {
   return patterns.map((p) => {
+    if (DEFAULT_USER_PATTERNS.includes(p)) return trustedPattern(p, 'i');
     let re: LinearPattern;
     try {
       re = compileLinear(p, { ignoreCase: true });
