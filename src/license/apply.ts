@@ -11,6 +11,7 @@ import { readIdentity, type ServerIdentity } from '../farm/identity.js';
 import { probeFarm } from '../farm/probe.js';
 import { joinServerPath, serverBasename, serverDirname } from '../farm/paths.js';
 import { ClkError, errorMessage, InterruptedError, isAbortError } from '../errors.js';
+import { untilAborted } from '../abort.js';
 import { loadTrustedKeys, sha256Hex, type TrustedKey } from './crypto.js';
 import { LicenseError, licenseConfigError } from './errors.js';
 import { explainMismatch, matchFingerprint } from './fingerprint.js';
@@ -377,7 +378,14 @@ async function reachTargets(farm: Farm, targets: Target[], opts: ApplyOptions, o
     }
   }
   if (toProbe.length === 0) return;
-  const { probes, transports } = await probeFarm(farm, toProbe.map((x) => x.server), { keepOpen: true, signal: opts.signal, readClock: !opts.check });
+  const probing = probeFarm(farm, toProbe.map((x) => x.server), { keepOpen: true, signal: opts.signal, readClock: !opts.check });
+  // Ctrl-C does not wait for a slow server: the probe's transports are closed when it ends.
+  const { probes, transports } = opts.signal
+    ? await untilAborted(probing, opts.signal).catch((err: unknown) => {
+        void probing.then((late) => Promise.all([...late.transports.values()].map((t) => t.close().catch(() => {}))), () => {});
+        throw err;
+      })
+    : await probing;
   own.push(...transports.values());
   for (const p of probes) {
     const x = toProbe.find((y) => y.server === p.server)!;

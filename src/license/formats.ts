@@ -304,6 +304,7 @@ export function assertCanonicalEnvelope(text: string, what: string): void {
       const a = ATTRIBUTE.exec(tok);
       if (!a) break;
       if (name === 'ClkLicenseResponse' && a[1] === 'formatVersion' && a[2].slice(1, -1) !== RESPONSE_FORMAT_VERSION) return; // another format: the version check speaks
+      if (a[2].includes('&')) throw refuse(`has an entity or character reference in the attribute ${a[1].slice(0, 40)}`);
       if (!shape.attrs.includes(a[1]) || attrs.has(a[1])) throw refuse(`has an attribute ${a[1].slice(0, 40)} on <${name}> that is not part of the format`);
       attrs.add(a[1]);
       i = ATTRIBUTE.lastIndex;

@@ -46,7 +46,9 @@ function pidAlive(pid: number): boolean {
 export function isStale(owner: Partial<LockOwner> | undefined, now = Date.now()): boolean {
   if (!owner || typeof owner.startedAt !== 'string') return true;
   if (owner.host === hostname() && typeof owner.pid === 'number' && !pidAlive(owner.pid)) return true;
-  return now - Date.parse(owner.startedAt) > STALE_AFTER_MS;
+  const started = Date.parse(owner.startedAt);
+  // An unreadable start time cannot expire on its own: treat it as abandoned.
+  return Number.isNaN(started) || now - started > STALE_AFTER_MS;
 }
 
 function describe(owner: Partial<LockOwner> | undefined): string {

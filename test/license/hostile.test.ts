@@ -61,6 +61,7 @@ describe('license: hostile responses and unlucky administrators', () => {
       ['an extra attribute', (t) => t.replace('<Signature ', '<Signature note="x" ')],
       ['a namespace declaration', (t) => t.replace('<ClkLicenseResponse ', '<ClkLicenseResponse xmlns:x="urn:x" ')],
       ['a second Signature', (t) => t.replace(/(<Signature[^]*<\/Signature>)/, '$1$1')],
+      ['a character reference in the key id', (t) => t.replace('keyId="c', 'keyId="&#99;')],
       ['a CDATA section in the payload', (t) => t.replace('<Payload encoding="base64">', '<Payload encoding="base64"><![CDATA[]]>')],
     ];
     it.each(variants)('%s: LICENSE_ENVELOPE_NOT_CANONICAL, nothing written', async (_what, change) => {
