@@ -11,14 +11,37 @@ export interface GlobOptions {
   onSkip?: (path: string, reason: string) => void;
 }
 
-export function segmentToRegExp(seg: string, caseInsensitive: boolean): RegExp {
-  let re = '';
-  for (const ch of seg) {
-    if (ch === '*') re += '[^/\\\\]*';
-    else if (ch === '?') re += '[^/\\\\]';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, caseInsensitive ? 'i' : '');
+/**
+ * Whether a name matches one glob segment (* and ?, never a separator). A two-pointer wildcard
+ * match, at most O(name x segment): a configured glob against a hostile server's file names can never
+ * backtrack the way a regular expression of several * can (*a*a*a*a*b against "aaaa...").
+ */
+export function segmentMatcher(seg: string, caseInsensitive: boolean): { test(name: string): boolean } {
+  const p = caseInsensitive ? seg.toLowerCase() : seg;
+  return {
+    test(name: string): boolean {
+      if (/[/\\]/.test(name)) return false;
+      const s = caseInsensitive ? name.toLowerCase() : name;
+      let pi = 0;
+      let si = 0;
+      let star = -1;
+      let mark = 0;
+      while (si < s.length) {
+        if (pi < p.length && p[pi] === '*') {
+          star = pi++;
+          mark = si;
+        } else if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
+          pi++;
+          si++;
+        } else if (star !== -1) {
+          pi = star + 1;
+          si = ++mark;
+        } else return false;
+      }
+      while (pi < p.length && p[pi] === '*') pi++;
+      return pi === p.length;
+    },
+  };
 }
 
 function hasMagic(seg: string): boolean {
@@ -71,7 +94,7 @@ export async function glob(t: Transport, pattern: string, opts: GlobOptions = {}
       for (const e of entries) if (e.type === 'dir') await walk(e.path, parts, depth + 1);
       return;
     }
-    const re = segmentToRegExp(head, ci);
+    const re = segmentMatcher(head, ci);
     for (const e of entries) {
       if (!re.test(e.name)) continue;
       if (tail.length === 0) {

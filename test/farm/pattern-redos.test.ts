@@ -40,3 +40,22 @@ describe('user-supplied patterns run in linear time', () => {
     expect(r.stderr).toContain('RE2');
   });
 });
+
+describe('configured globs match hostile file names in linear time', () => {
+  it('a Tracer glob of many * against a long name from the server does not stall `check`', async () => {
+    const f = JSON.parse(await readFile(demo.farmFile, 'utf8'));
+    f.servers[0].logs.tracerGlobs = [`C:\\ClickSoftware\\Logs\\${'*a'.repeat(12)}*b`];
+    const file = join(demo.dir, 'glob-redos.json');
+    await writeFile(file, JSON.stringify(f));
+    const { mkdir } = await import('node:fs/promises');
+    const logs = join(demo.dir, 'servers', 'app01', 'c$', 'ClickSoftware', 'Logs');
+    await mkdir(logs, { recursive: true });
+    // A name a backtracking matcher needs about 200^12 steps for.
+    await writeFile(join(logs, 'a'.repeat(200)), 'x\n');
+    await writeFile(join(logs, `${'a'.repeat(13)}b`), '2026-11-23 06:17:37.123 ERROR x\n');
+    const r = await runCli(['--farm', file, '--json', 'check', '--only', 'logs.tracer', '--server', 'APP01'], { timeoutMs: 20_000 });
+    expect(r.exitCode, r.stderr).not.toBe(-1);
+    expect(r.stdout).toContain('logs.tracer');
+    expect(r.stdout).not.toContain('no Tracer log files match');
+  });
+});
