@@ -97,7 +97,7 @@ const logsSchema = z.strictObject({
 
 const licenseLocation = z.strictObject({
   /** The installed license file on this server. */
-  path: noClimb,
+  path: notRoot,
   /** A command (run on the server) that makes the vendor's own request file, kept as an opaque attachment. */
   vendorRequestCommand: nonEmpty.optional(),
   /** A vendor request file already produced on the server, kept as an opaque attachment. */

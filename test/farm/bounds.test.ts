@@ -39,6 +39,7 @@ const refused: [string, string, (f: Farm) => void][] = [
   ['stateDir "/"', 'license.stateDir', (f) => (f.license.stateDir = '/')],
   ['stateDir that climbs', 'license.stateDir', (f) => (f.license.stateDir = '../../state')],
   ['a license path that climbs', 'servers[0].license.path', (f) => (f.servers[0].license.path = 'C:\\..\\..\\..\\outside')],
+  ['a license path that is a drive root', 'servers[0].license.path', (f) => (f.servers[0].license.path = 'C:\\')],
   ['a license path with a Windows "..." segment', 'servers[0].license.path', (f) => (f.servers[0].license.path = 'C:\\License\\...\\x.xml')],
   ['a Tracer glob that climbs', 'servers[0].logs.tracerGlobs[0]', (f) => (f.servers[0].logs.tracerGlobs = ['C:\\ClickSoftware\\Logs\\..\\..\\Windows\\*.log'])],
   ['a config glob that climbs', 'servers[0].configGlobs[0]', (f) => (f.servers[0].configGlobs = ['/opt/clk/../../etc/*'])],
