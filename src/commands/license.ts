@@ -126,7 +126,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
       .option('--allow-downgrade', 'accept a response older than the installed license', false)
       .option('--allow-partial', 'install on the reachable covered servers even if one is down (exit 3)', false)
       .option('-s, --server <name...>', 'only these covered servers')
-      .option('--break-lock', 'remove a lock whose owner is no longer running', false)
+      .option('--break-lock', 'also take over a lock held from another machine (a dead or expired owner\'s lock is cleaned without it)', false)
       .action(
         async (file: string, opts: { check: boolean; allowDowngrade: boolean; allowPartial: boolean; server?: string[]; breakLock: boolean }, cmd: Command) =>
           withJsonErrors(app, cmd, 'license apply', async () => {
@@ -136,7 +136,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
             const path = resolve(app.cwd, file);
             // Verify first (no writes), then confirm, then install.
             const spinner = io.spinner('Checking the license response');
-            const checked = await applyLicense(farm, path, { ...opts, servers: opts.server, check: true, signal: app.signal, onStep: (s) => spinner.update(s) }).finally(() => spinner.stop());
+            const checked = await applyLicense(farm, path, { ...opts, servers: opts.server, check: true, logRefusal: !opts.check, signal: app.signal, onStep: (s) => spinner.update(s) }).finally(() => spinner.stop());
             let report: ApplyReport = checked;
             if (!app.globals(cmd).json && checked.outcome !== 'already-applied') renderPlan(io, applyPlan(checked));
             if (!opts.check && checked.outcome !== 'already-applied') {
@@ -167,8 +167,9 @@ export function registerLicenseCommands(program: Command, app: App): void {
       .description('restore the license each server had before the last apply (from the backup beside it)')
       .option('--check', 'show what would be restored, change nothing', false)
       .option('-s, --server <name...>', 'only these servers')
-      .option('--break-lock', 'remove a lock whose owner is no longer running', false)
-      .action(async (opts: { check: boolean; server?: string[]; breakLock: boolean }, cmd: Command) =>
+      .option('--force', 'roll back even where the installed license is not what the last apply installed (it is backed up first)', false)
+      .option('--break-lock', 'also take over a lock held from another machine (a dead or expired owner\'s lock is cleaned without it)', false)
+      .action(async (opts: { check: boolean; server?: string[]; breakLock: boolean; force: boolean }, cmd: Command) =>
         withJsonErrors(app, cmd, 'license rollback', async () => {
           const io = app.io(cmd);
           const farm = await app.farm(cmd);
@@ -181,7 +182,7 @@ export function registerLicenseCommands(program: Command, app: App): void {
               return;
             }
           }
-          const report = await rollbackLicense(farm, { check: opts.check, servers: opts.server, breakLock: opts.breakLock, signal: app.signal });
+          const report = await rollbackLicense(farm, { check: opts.check, servers: opts.server, breakLock: opts.breakLock, force: opts.force, signal: app.signal });
           if (app.globals(cmd).json) io.json(report);
           else {
             io.out(

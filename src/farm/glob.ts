@@ -24,14 +24,37 @@ function ignoredReason(err: unknown): string | undefined {
   return undefined;
 }
 
-export function segmentToRegExp(seg: string, caseInsensitive: boolean): RegExp {
-  let re = '';
-  for (const ch of seg) {
-    if (ch === '*') re += '[^/\\\\]*';
-    else if (ch === '?') re += '[^/\\\\]';
-    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, caseInsensitive ? 'i' : '');
+/**
+ * Whether a name matches one glob segment (* and ?, never a separator). A two-pointer wildcard
+ * match, at most O(name x segment): a configured glob against a hostile server's file names can never
+ * backtrack the way a regular expression of several * can (*a*a*a*a*b against "aaaa...").
+ */
+export function segmentMatcher(seg: string, caseInsensitive: boolean): { test(name: string): boolean } {
+  const p = caseInsensitive ? seg.toLowerCase() : seg;
+  return {
+    test(name: string): boolean {
+      if (/[/\\]/.test(name)) return false;
+      const s = caseInsensitive ? name.toLowerCase() : name;
+      let pi = 0;
+      let si = 0;
+      let star = -1;
+      let mark = 0;
+      while (si < s.length) {
+        if (pi < p.length && p[pi] === '*') {
+          star = pi++;
+          mark = si;
+        } else if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
+          pi++;
+          si++;
+        } else if (star !== -1) {
+          pi = star + 1;
+          si = ++mark;
+        } else return false;
+      }
+      while (pi < p.length && p[pi] === '*') pi++;
+      return pi === p.length;
+    },
+  };
 }
 
 function hasMagic(seg: string): boolean {
@@ -123,7 +146,7 @@ export async function glob(t: Transport, pattern: string, opts: GlobOptions = {}
       }
       return;
     }
-    const re = segmentToRegExp(head, ci);
+    const re = segmentMatcher(head, ci);
     for (const raw of entries) {
       if (!re.test(raw.name)) continue;
       const e = await follow(raw);

@@ -6,6 +6,7 @@ import { readPeVersion } from './pe-version.js';
 import { TransportError, type ClockSample, type Transport } from './transports/transport.js';
 import type { ServerConfig } from './schema.js';
 import { errorMessage } from '../errors.js';
+import { compileLinear } from '../pattern.js';
 
 /** Hashed so that a license request or bundle never carries the raw machine GUID. */
 export function hashComponent(kind: string, value: string): string {
@@ -164,13 +165,14 @@ export async function readProductVersion(t: Transport, server: ServerConfig): Pr
     return { version, build: version.split('.').pop() ?? version, source: src.binary };
   }
   const text = (await t.readFile(src.file, { maxBytes: 1024 * 1024 })).toString('utf8');
-  const m = new RegExp(src.pattern, 'm').exec(text);
+  // The file comes from the server: the pattern runs on RE2, linear in the file's size.
+  const m = compileLinear(src.pattern, { multiline: true }).exec(text);
   if (!m?.groups?.version) throw new Error(`pattern did not match in ${src.file}`);
   const version = m.groups.version;
   return { version, build: m.groups.build ?? version.split('.').pop() ?? version, source: src.file };
 }
 
-export async function readIdentity(t: Transport, server: ServerConfig): Promise<ServerIdentity> {
+export async function readIdentity(t: Transport, server: ServerConfig, opts: { readClock?: boolean } = {}): Promise<ServerIdentity> {
   const notes: string[] = [];
   const host = await readHostname(t);
   const fingerprint: FingerprintComponent[] = [{ kind: 'hostname', hash: hashComponent('hostname', host), source: 'host name' }];
@@ -187,7 +189,7 @@ export async function readIdentity(t: Transport, server: ServerConfig): Promise<
     identity.productError = errorMessage(err);
   }
   try {
-    identity.clock = await t.clock();
+    if (opts.readClock !== false) identity.clock = await t.clock();
   } catch (err) {
     identity.clockError = err instanceof TransportError ? err.message : errorMessage(err);
   }

@@ -22,6 +22,8 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Keep the transports open for the caller (who must close them). */
   keepOpen?: boolean;
+  /** false: do not read the server clock (a share's clock probe writes a file; `license apply --check` writes nothing). */
+  readClock?: boolean;
   onResult?: (p: ServerProbe) => void;
 }
 
@@ -31,14 +33,14 @@ export interface ProbedFarm {
   transports: Map<string, Transport>;
 }
 
-export async function probeServer(farm: Farm, server: ServerConfig, transport: Transport): Promise<ServerProbe> {
+export async function probeServer(farm: Farm, server: ServerConfig, transport: Transport, opts: { readClock?: boolean } = {}): Promise<ServerProbe> {
   const started = Date.now();
   try {
     // One overall limit per server: connect plus identity reads may never exceed it.
     const identity = await withTimeout(
       (async () => {
         await transport.connect();
-        return readIdentity(transport, server);
+        return readIdentity(transport, server, { readClock: opts.readClock });
       })(),
       farm.settings.connectTimeoutMs + farm.settings.timeoutMs,
       server.name,
@@ -62,7 +64,7 @@ export async function probeFarm(farm: Farm, servers: readonly ServerConfig[], op
         let probe: ServerProbe;
         try {
           // Ctrl-C must not wait for a server that does not answer (connect plus identity time limit)
-          probe = opts.signal ? await untilAborted(probeServer(farm, server, t), opts.signal) : await probeServer(farm, server, t);
+          probe = opts.signal ? await untilAborted(probeServer(farm, server, t, { readClock: opts.readClock }), opts.signal) : await probeServer(farm, server, t, { readClock: opts.readClock });
         } catch (err) {
           await t.close().catch(() => {}); // ends a handshake in flight, so nothing holds the process
           throw err;

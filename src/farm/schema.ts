@@ -2,13 +2,37 @@
 // Strict objects everywhere: an unknown key is almost always a typo, and a silently ignored
 // typo in a log path means a bundle without the logs SAP asked for.
 import { z } from 'zod';
+import { compileLinear, UnsupportedPatternError } from '../pattern.js';
 
 export const ROLES = ['application', 'scheduling', 'optimization', 'integration', 'web', 'database'] as const;
 export type Role = (typeof ROLES)[number];
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);
-const positiveMs = z.number().int().positive();
+/** Node timers hold at most 2^31-1 ms; a day is more than any remote call or drift worth waiting for. */
+export const MAX_MS = 24 * 60 * 60 * 1000;
+const boundedMs = z.number().int().min(1, 'must be at least 1 ms').max(MAX_MS, `must be at most ${MAX_MS} ms (24 h)`);
+
+/**
+ * A '..' segment, with / or \\ as separator: configured paths and globs never climb. Windows drops
+ * trailing dots and spaces from a segment, so '...' and '.. ' climb there too.
+ */
+export function climbs(p: string): boolean {
+  return p.split(/[\\/]+/).some((seg) => /^\.\.[. ]*$/.test(seg.trim()));
+}
+/** A path with no '..' segment (server paths, globs, share roots, the state folder). */
+const noClimb = nonEmpty.refine((p) => !climbs(p), 'must not contain a ".." segment (paths in the farm file never climb)');
+
+/** A filesystem root: /, C:, C:\\, \\\\host, \\\\host\\ (a UNC path needs a share name to be a folder). */
+export function isFilesystemRoot(p: string): boolean {
+  const t = p.trim();
+  if (/^[\\/]+$/.test(t)) return true;
+  if (/^[A-Za-z]:[\\/]*$/.test(t)) return true;
+  if (/^(\\\\|\/\/)[^\\/]+[\\/]*$/.test(t)) return true;
+  if (/^(\\\\|\/\/)[?.][\\/]+[A-Za-z]:[\\/]*$/.test(t)) return true; // \\?\C:\
+  return false;
+}
+const notRoot = noClimb.refine((p) => !isFilesystemRoot(p), 'must not be a filesystem root (give the share or folder itself, e.g. \\\\APP01\\c$ or /mnt/app01)');
 
 /** A folder every path on the server must stay in (links included); default: the whole filesystem. */
 const confineRoot = nonEmpty.optional();
@@ -18,9 +42,9 @@ const localTransport = z.strictObject({ type: z.literal('local'), root: confineR
 const shareTransport = z.strictObject({
   type: z.literal('share'),
   /** A UNC admin share such as \\APP01\c$, or a mounted path. Relative paths are resolved from the farm file. */
-  root: nonEmpty,
+  root: notRoot,
   /** Further drive letters: { "D": "\\\\APP01\\d$" }. The root serves drive C. */
-  drives: z.record(z.string().regex(/^[A-Za-z]$/, 'must be a single drive letter'), nonEmpty).optional(),
+  drives: z.record(z.string().regex(/^[A-Za-z]$/, 'must be a single drive letter'), notRoot).optional(),
 });
 
 const sshTransport = z.strictObject({
@@ -43,18 +67,19 @@ export type TransportConfig = z.infer<typeof transportSchema>;
 const versionSource = z.union([
   z.strictObject({
     /** A ClickSoftware binary whose PE version resource carries the version and build. */
-    binary: nonEmpty,
+    binary: noClimb,
   }),
   z.strictObject({
     /** A text file and a regular expression with named groups `version` and optionally `build`. */
-    file: nonEmpty,
-    pattern: nonEmpty.refine((p) => {
+    file: noClimb,
+    pattern: nonEmpty.superRefine((p, ctx) => {
       try {
-        return new RegExp(p).source.includes('?<version>');
-      } catch {
-        return false;
+        if (!compileLinear(p).groupNames.includes('version')) ctx.addIssue({ code: 'custom', message: 'must have a named group (?<version>...)' });
+      } catch (err) {
+        if (!(err instanceof UnsupportedPatternError)) throw err;
+        ctx.addIssue({ code: 'custom', message: `must be a regular expression RE2 can run, with a named group (?<version>...): ${err.reason}` });
       }
-    }, 'must be a valid regular expression with a named group (?<version>...)'),
+    }),
   }),
 ]);
 
@@ -63,24 +88,27 @@ export const WINDOWS_EVENT_LOG_DEFAULTS = { eventLogChannels: ['Application', 'S
 
 const logsSchema = z.strictObject({
   /** Event log channels to collect (Application, System and ClickSoftware's own); default per platform. */
-  eventLogChannels: z.array(nonEmpty).optional(),
+  eventLogChannels: z.array(noClimb).optional(),
   /** Where the .evtx files of those channels live (read directly off Windows); default per platform. */
-  eventLogDir: nonEmpty.optional(),
+  eventLogDir: noClimb.optional(),
   /** Performance Monitor output folder (.blg and .csv). */
-  perfmonDir: nonEmpty.optional(),
+  perfmonDir: noClimb.optional(),
   /** ClickSoftware Tracer log files, as globs (** and * allowed). */
-  tracerGlobs: z.array(nonEmpty).default([]),
+  tracerGlobs: z.array(noClimb).default([]),
   /** The UTC offset Tracer lines are written in when they carry none (e.g. "+02:00"); default UTC. */
-  tracerUtcOffset: z.string().regex(/^(Z|UTC|[+-]\d{2}:?\d{2})$/, 'must be Z, UTC or an offset such as +02:00').default('Z'),
+  tracerUtcOffset: z
+    .string()
+    .regex(/^(Z|UTC|[+-](0\d|1[0-3]):?[0-5]\d|[+-]14:?00)$/, 'must be Z, UTC or an offset within -14:00..+14:00 with minutes below 60, such as +02:00')
+    .default('Z'),
 });
 
 const licenseLocation = z.strictObject({
   /** The installed license file on this server. */
-  path: nonEmpty,
+  path: notRoot,
   /** A command (run on the server) that makes the vendor's own request file, kept as an opaque attachment. */
   vendorRequestCommand: nonEmpty.optional(),
   /** A vendor request file already produced on the server, kept as an opaque attachment. */
-  vendorRequestFile: nonEmpty.optional(),
+  vendorRequestFile: noClimb.optional(),
 });
 
 const endpoint = z.strictObject({ name: nonEmpty, host: nonEmpty, port });
@@ -91,12 +119,12 @@ const serverObject = z.strictObject({
   platform: z.enum(['windows', 'linux']).default('windows'),
   transport: transportSchema,
   /** Where ClickSoftware is installed. */
-  installRoot: nonEmpty,
+  installRoot: noClimb,
   version: versionSource.optional(),
   logs: logsSchema.prefault({}),
   license: licenseLocation.optional(),
   /** ClickSoftware configuration files to include (redacted) in a bundle, as globs. */
-  configGlobs: z.array(nonEmpty).default([]),
+  configGlobs: z.array(noClimb).default([]),
   /** Windows services that must be running (checked with `sc query`). */
   services: z.array(nonEmpty).default([]),
   /** TCP endpoints this server depends on (database, web services). */
@@ -155,11 +183,11 @@ export const farmSchema = z
     }),
     settings: z
       .strictObject({
-        connectTimeoutMs: positiveMs.default(5000),
-        timeoutMs: positiveMs.default(60_000),
+        connectTimeoutMs: boundedMs.default(5000),
+        timeoutMs: boundedMs.default(60_000),
         concurrency: z.number().int().min(1).max(64).default(8),
-        clockDriftWarnMs: positiveMs.default(5000),
-        clockDriftFailMs: positiveMs.default(60_000),
+        clockDriftWarnMs: boundedMs.default(5000),
+        clockDriftFailMs: boundedMs.default(60_000),
         licenseExpiryWarnDays: z.number().int().min(0).default(30),
         /** Fingerprint components that must match for a license to hold (of those recorded). */
         fingerprintMinMatches: z.number().int().min(1).default(2),
@@ -182,7 +210,7 @@ export const farmSchema = z
       .strictObject({
         trustedKeys: z.array(trustedKey).default([]),
         /** Where requests, backups and the apply log are kept on this machine (relative to the farm file). */
-        stateDir: nonEmpty.default('.clk-support'),
+        stateDir: notRoot.default('.clk-support'),
       })
       .default({ trustedKeys: [], stateDir: '.clk-support' }),
     servers: z.array(serverSchema).min(1, 'must list at least one server'),

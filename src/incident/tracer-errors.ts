@@ -4,6 +4,7 @@
 // one pass of memchr per token, with memory flat at one chunk.
 import { TimestampDetector } from '../logs/timestamps.js';
 import { UsageError } from '../errors.js';
+import { compileLinear, trustedPattern, UnsupportedPatternError, type LinearPattern } from '../pattern.js';
 
 export const DEFAULT_ERROR_TOKENS: readonly string[] = ['ERROR', 'FATAL', 'Exception'];
 
@@ -23,15 +24,18 @@ export function mentionsLicense(line: string): boolean {
   return (line.includes('icen') || line.includes('ICEN')) && LICENSE_PATTERN.test(line);
 }
 
-export function compileUserPatterns(patterns: readonly string[]): RegExp[] {
+/** User patterns run on RE2 (linear time): a crafted log line cannot stall the scan. The defaults are ours and run natively. */
+export function compileUserPatterns(patterns: readonly string[]): LinearPattern[] {
   return patterns.map((p) => {
-    let re: RegExp;
+    if (DEFAULT_USER_PATTERNS.includes(p)) return trustedPattern(p, 'i');
+    let re: LinearPattern;
     try {
-      re = new RegExp(p, 'i');
+      re = compileLinear(p, { ignoreCase: true });
     } catch (err) {
-      throw new UsageError(`--user-pattern "${p}" is not a valid regular expression: ${(err as Error).message}`);
+      if (!(err instanceof UnsupportedPatternError)) throw err;
+      throw new UsageError(`--user-pattern ${err.message}`, { hint: 'patterns run on RE2 (linear time): use groups, classes and repetition, not backreferences or lookarounds' });
     }
-    if (!p.includes('?<user>') && !/\((?!\?)/.test(p))
+    if (!re.groupNames.includes('user') && re.groupCount === 0)
       throw new UsageError(`--user-pattern "${p}" has no group for the user name`, { hint: 'use a named group, e.g. "Operator=(?<user>\\S+)"' });
     return re;
   });
@@ -53,7 +57,7 @@ export function normaliseUser(raw: string): string {
 /** Raw user text -> key: the same few hundred users recur in every error line. */
 const userKeys = new Map<string, string>();
 
-export function extractUser(line: string, patterns: readonly RegExp[]): string | undefined {
+export function extractUser(line: string, patterns: readonly LinearPattern[]): string | undefined {
   for (const re of patterns) {
     const m = re.exec(line);
     if (!m) continue;
@@ -73,7 +77,7 @@ export function extractUser(line: string, patterns: readonly RegExp[]): string |
 
 export interface ErrorScanOptions {
   errorTokens?: readonly string[];
-  userPatterns?: readonly RegExp[];
+  userPatterns?: readonly LinearPattern[];
   /** Only lines in [fromMs, toMs] (true UTC, after the clock offset) count. */
   fromMs?: number;
   toMs?: number;

@@ -2,6 +2,7 @@
 // and removed in the license folder, and on Windows (local or over ssh) `net session`, which only
 // an elevated administrator may run.
 import { randomBytes } from 'node:crypto';
+import { access, constants } from 'node:fs/promises';
 import type { Transport } from '../farm/transports/transport.js';
 import { joinServerPath, serverDirname } from '../farm/paths.js';
 import { errorMessage } from '../errors.js';
@@ -18,7 +19,12 @@ export interface AdminCheck {
   createdDir?: boolean;
 }
 
-export async function checkAdminRights(t: Transport, licensePath: string): Promise<AdminCheck> {
+/**
+ * dryRun (`license apply --check`): prove the same without writing anything anywhere: elevation as
+ * above, then write access to the license folder, or to the nearest folder above it that exists
+ * (where the apply would create it), asked of the filesystem or the server instead of tried.
+ */
+export async function checkAdminRights(t: Transport, licensePath: string, opts: { dryRun?: boolean } = {}): Promise<AdminCheck> {
   const dir = serverDirname(t.platform, licensePath);
   const elevation = elevationCheckCommand(t.platform);
   if (elevation && t.kind !== 'share') {
@@ -29,6 +35,7 @@ export async function checkAdminRights(t: Transport, licensePath: string): Promi
       return { ok: false, problem: `cannot check elevation: ${errorMessage(err)}` };
     }
   }
+  if (opts.dryRun) return probeWritable(t, dir);
   let createdDir = false;
   try {
     if (!(await t.exists(dir))) {
@@ -41,5 +48,34 @@ export async function checkAdminRights(t: Transport, licensePath: string): Promi
     return { ok: true, createdDir };
   } catch (err) {
     return { ok: false, problem: `cannot write in ${dir}: ${errorMessage(err)}`, createdDir };
+  }
+}
+
+async function nearestExisting(t: Transport, dir: string): Promise<string> {
+  let d = dir;
+  for (let i = 0; i < 64 && !(await t.exists(d)); i++) {
+    const up = serverDirname(t.platform, d);
+    if (up === d) break;
+    d = up;
+  }
+  return d;
+}
+
+async function probeWritable(t: Transport, dir: string): Promise<AdminCheck> {
+  try {
+    const target = await nearestExisting(t, dir);
+    const local = t.hostPathOf(target);
+    if (local !== undefined) {
+      const denied = await access(local, constants.W_OK).then(() => undefined, (err: NodeJS.ErrnoException) => err.code ?? errorMessage(err));
+      return denied ? { ok: false, problem: `cannot write in ${target}: ${denied}` } : { ok: true };
+    }
+    if (t.platform === 'linux') {
+      const r = await t.exec('test', ['-w', target]);
+      return r.exitCode === 0 ? { ok: true } : { ok: false, problem: `cannot write in ${target} (no write permission)` };
+    }
+    // Windows over ssh: the elevated `net session` above already proved administrator rights.
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, problem: `cannot check write access to ${dir}: ${errorMessage(err)}` };
   }
 }

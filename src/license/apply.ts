@@ -2,7 +2,7 @@
 // install it on every covered server at once: lock, back up, write beside and rename, verify, and
 // put every server back as it was if any one of them fails.
 import { randomUUID } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { constants, open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
@@ -11,6 +11,7 @@ import { readIdentity, type ServerIdentity } from '../farm/identity.js';
 import { probeFarm } from '../farm/probe.js';
 import { joinServerPath, serverBasename, serverDirname } from '../farm/paths.js';
 import { ClkError, errorMessage, InterruptedError, isAbortError } from '../errors.js';
+import { untilAborted } from '../abort.js';
 import { loadTrustedKeys, sha256Hex, type TrustedKey } from './crypto.js';
 import { LicenseError, licenseConfigError } from './errors.js';
 import { explainMismatch, matchFingerprint } from './fingerprint.js';
@@ -30,8 +31,10 @@ export const ISSUE_CLOCK_TOLERANCE_MS = 5 * 60 * 1000;
 const DAY_MS = 86_400_000;
 
 export interface ApplyOptions {
-  /** Run every check, write nothing. */
+  /** Run every check, write nothing anywhere. */
   check?: boolean;
+  /** With check: still log a refusal in the apply log (the check pass of a real apply). */
+  logRefusal?: boolean;
   allowDowngrade?: boolean;
   /** Install on the covered servers that are reachable even if some covered server is not. */
   allowPartial?: boolean;
@@ -103,7 +106,8 @@ export async function applyLicense(farm: Farm, file: string, opts: ApplyOptions 
       await appendJsonLine(stateDir, APPLY_LOG, logLine(started, file, report.outcome, undefined, report)).catch(() => {});
     return report;
   } catch (err) {
-    await appendJsonLine(stateDir, APPLY_LOG, { ...logLine(started, file, 'refused', err), checkOnly: Boolean(opts.check) }).catch(() => {});
+    // --check writes nothing anywhere, not even the log.
+    if (!opts.check || opts.logRefusal) await appendJsonLine(stateDir, APPLY_LOG, { ...logLine(started, file, 'refused', err), checkOnly: Boolean(opts.check) }).catch(() => {});
     throw err;
   }
 }
@@ -133,27 +137,40 @@ function safeUser(): string {
   }
 }
 
+/**
+ * Only a regular file is read, its size checked before reading: opened non-blocking (a FIFO or a
+ * device never blocks the command) and checked on the open handle, so a swap after a stat cannot slip through.
+ */
 async function readResponseFile(file: string): Promise<Buffer> {
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (err) {
-    throw new LicenseError('LICENSE_FILE_UNREADABLE', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, 'check the path of the response file');
-  }
-  if (size > MAX_LICENSE_BYTES)
-    throw new LicenseError('LICENSE_TOO_LARGE', `${file} is ${size} bytes, more than the ${MAX_LICENSE_BYTES} a license response can be`, 'this is not a clk-support license response: check that you picked the file SAP sent');
-  // Read at most the limit even if the file grows meanwhile.
-  const fh = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    throw new LicenseError('LICENSE_FILE_UNREADABLE', `Cannot read ${file}: ${err.code ?? errorMessage(err)}`, 'check the path and the permissions of the response file');
+  const unreadable = (err: unknown, hint: string) =>
+    new LicenseError('LICENSE_FILE_UNREADABLE', `Cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, hint);
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((err: unknown) => {
+    throw unreadable(err, 'check the path and the permissions of the response file');
   });
   try {
-    const buf = Buffer.alloc(MAX_LICENSE_BYTES + 1);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0).catch((err: NodeJS.ErrnoException) => {
-      throw new LicenseError('LICENSE_FILE_UNREADABLE', `Cannot read ${file}: ${err.code ?? errorMessage(err)}`, 'give the path of the response file itself, not a folder');
-    });
-    if (bytesRead > MAX_LICENSE_BYTES)
+    const st = await fh.stat();
+    if (!st.isFile())
+      throw new LicenseError(
+        'LICENSE_NOT_A_FILE',
+        `${file} is ${st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a pipe (FIFO)' : st.isSocket() ? 'a socket' : 'a device or special file'}, not a regular file`,
+        'give the path of the response file SAP sent, saved as a file',
+      );
+    if (st.size > MAX_LICENSE_BYTES)
+      throw new LicenseError('LICENSE_TOO_LARGE', `${file} is ${st.size} bytes, more than the ${MAX_LICENSE_BYTES} a license response can be`, 'this is not a clk-support license response: check that you picked the file SAP sent');
+    // Read at most the limit even if the file grows meanwhile.
+    const buf = Buffer.alloc(Math.min(st.size, MAX_LICENSE_BYTES) + 1);
+    let total = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, total, buf.length - total, total).catch((err: unknown) => {
+        throw unreadable(err, 'copy the response file to a local disk and try again');
+      });
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total === buf.length) break;
+    }
+    if (total > MAX_LICENSE_BYTES)
       throw new LicenseError('LICENSE_TOO_LARGE', `${file} is larger than the ${MAX_LICENSE_BYTES} bytes a license response can be`, 'this is not a clk-support license response');
-    return buf.subarray(0, bytesRead);
+    return buf.subarray(0, total);
   } finally {
     await fh.close();
   }
@@ -248,6 +265,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
   try {
     step(`reaching ${targets.length} covered server${targets.length === 1 ? '' : 's'}`);
     await reachTargets(farm, targets, opts, ownTransports);
+    if (opts.signal?.aborted) throw opts.signal.reason;
     const down = targets.filter((x) => !x.transport);
     if (down.length && !opts.allowPartial)
       throw new LicenseError(
@@ -280,7 +298,8 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
     step('checking administrator rights');
     const denied: string[] = [];
     for (const x of live) {
-      const a = await checkAdminRights(x.transport!, x.licensePath);
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const a = await checkAdminRights(x.transport!, x.licensePath, { dryRun: opts.check });
       x.row.admin = a.ok;
       if (!a.ok) denied.push(`${x.server.name}: ${a.problem}`);
     }
@@ -289,6 +308,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
 
     // Sequence: the same response again is a no-op; an older one needs --allow-downgrade.
     for (const x of live) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       x.installed = await readInstalledLicense(x.transport!, x.licensePath, keys);
       const g = x.installed.grant;
       x.row.previous = x.installed.present ? { licenseId: g?.licenseId, sequence: g?.sequence, notAfter: g?.notAfter, sha256: x.installed.sha256, genuine: Boolean(g) } : undefined;
@@ -341,7 +361,7 @@ export async function applyInner(farm: Farm, file: string, opts: ApplyOptions): 
 
     const applyId = `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
     step('installing');
-    const changed = await installAll(farm, pending, bytes, newSha, applyId, grant, opts);
+    const changed = await installAll(farm, pending, bytes, newSha, applyId, grant, opts, warnings);
     if (changed === 0) return { ...base, outcome: 'already-applied' };
     return { ...base, outcome: down.length ? 'partial' : 'applied', applyId };
   } finally {
@@ -367,7 +387,14 @@ async function reachTargets(farm: Farm, targets: Target[], opts: ApplyOptions, o
     }
   }
   if (toProbe.length === 0) return;
-  const { probes, transports } = await probeFarm(farm, toProbe.map((x) => x.server), { keepOpen: true, signal: opts.signal });
+  const probing = probeFarm(farm, toProbe.map((x) => x.server), { keepOpen: true, signal: opts.signal, readClock: !opts.check });
+  // Ctrl-C does not wait for a slow server: the probe's transports are closed when it ends.
+  const { probes, transports } = opts.signal
+    ? await untilAborted(probing, opts.signal).catch((err: unknown) => {
+        void probing.then((late) => Promise.all([...late.transports.values()].map((t) => t.close().catch(() => {}))), () => {});
+        throw err;
+      })
+    : await probing;
   own.push(...transports.values());
   for (const p of probes) {
     const x = toProbe.find((y) => y.server === p.server)!;
@@ -395,17 +422,22 @@ interface Change {
 }
 
 /** Returns how many servers were changed (0: another apply got there first). */
-async function installAll(farm: Farm, pending: Target[], bytes: Buffer, newSha: string, applyId: string, grant: LicenseGrant, opts: ApplyOptions): Promise<number> {
+async function installAll(farm: Farm, pending: Target[], bytes: Buffer, newSha: string, applyId: string, grant: LicenseGrant, opts: ApplyOptions, warnings: string[]): Promise<number> {
   const stateDir = stateDirOf(farm);
   const owner = newOwner(`license apply ${grant.licenseId}`);
   const held: HeldLock[] = [];
   held.push(await acquireLocalLock(stateDir, owner, Boolean(opts.breakLock)));
   const changes: Change[] = [];
   try {
-    for (const x of pending) held.push(await acquireServerLock(x.transport!, x.licensePath, owner, Boolean(opts.breakLock)));
+    for (const x of pending) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      held.push(await acquireServerLock(x.transport!, x.licensePath, owner, Boolean(opts.breakLock)));
+    }
+    for (const h of held) warnings.push(...h.notes);
     const at = new Date();
     // Back up every target before changing any.
     for (const x of pending) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       const t = x.transport!;
       // Re-read under the lock: what we back up is what we replace.
       const fresh = await readInstalledLicense(t, x.licensePath, []);

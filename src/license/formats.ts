@@ -2,7 +2,7 @@
 // in docs/license.md: the License.request, the signed response envelope and the grant inside it.
 // The installed license file is the response envelope itself, so any machine can re-verify it.
 import { LicenseError } from './errors.js';
-import { A, attr, buildXml, child, childText, children, parseXml, type XmlNode } from './xml.js';
+import { A, assertSafeXml, attr, buildXml, child, childText, children, parseXml, type XmlNode } from './xml.js';
 
 export const REQUEST_FORMAT_VERSION = '1';
 export const RESPONSE_FORMAT_VERSION = '1';
@@ -219,6 +219,8 @@ export function parseRequest(bytes: Buffer, what = 'License.request'): LicenseRe
 
 /** Parse the outer envelope only; the payload stays bytes until its signature is verified. */
 export function parseEnvelope(bytes: Buffer, what: string): ResponseEnvelope {
+  // Unsigned extras are refused before the XML parser, which would drop or reject them silently.
+  assertCanonicalEnvelope(assertSafeXml(bytes, what), what);
   const doc = parseXml(bytes, what);
   const root = child(doc, 'ClkLicenseResponse');
   const bad = (m: string) =>
@@ -244,6 +246,74 @@ export function parseEnvelope(bytes: Buffer, what: string): ResponseEnvelope {
     keyId,
     signature: Buffer.from(sigText.replace(/\s+/g, ''), 'base64'),
   };
+}
+
+/** The only elements and attributes an envelope has; each element once, nothing else anywhere. */
+const ENVELOPE_SHAPE: Record<string, { parent: string | undefined; attrs: readonly string[] }> = {
+  ClkLicenseResponse: { parent: undefined, attrs: ['formatVersion'] },
+  Payload: { parent: 'ClkLicenseResponse', attrs: ['encoding'] },
+  Signature: { parent: 'ClkLicenseResponse', attrs: ['alg', 'keyId'] },
+};
+const ATTRIBUTE = /\s+([^\s=/>]+)\s*=\s*("[^"<]*"|'[^'<]*')/y;
+
+/**
+ * The envelope is canonical: an optional XML declaration, then <ClkLicenseResponse> holding one
+ * <Payload> and one <Signature> with their known attributes, base64 inside them and whitespace
+ * between them. Anything else (other elements or attributes, comments, processing instructions,
+ * CDATA, text outside the signed payload) is refused: it is not covered by the signature, and an
+ * installed license must carry nothing unsigned.
+ */
+export function assertCanonicalEnvelope(text: string, what: string): void {
+  const refuse = (m: string) =>
+    new LicenseError('LICENSE_ENVELOPE_NOT_CANONICAL', `${what}: the envelope ${m}, outside the signed payload`, 'a clk-support response holds only <Payload> and <Signature>: use the file exactly as SAP sent it (do not edit or re-save it)');
+  let rest = text.replace(/^\uFEFF/, '');
+  const decl = /^<\?xml(\s+(version|encoding|standalone)\s*=\s*("[^"]*"|'[^']*'))*\s*\?>/.exec(rest);
+  if (decl) rest = rest.slice(decl[0].length);
+  const stack: string[] = [];
+  const seen = new Set<string>();
+  let closedRoot = false;
+  for (const m of rest.matchAll(/<[^>]*>?|[^<]+/g)) {
+    const tok = m[0];
+    if (!tok.startsWith('<')) {
+      const inside = stack[stack.length - 1];
+      if (inside === 'Payload' || inside === 'Signature' ? !/^[A-Za-z0-9+/=\s]*$/.test(tok) : !/^\s*$/.test(tok))
+        throw refuse(`has text ${inside ? `in <${inside}>` : 'outside its root element'} (${JSON.stringify(tok.trim().slice(0, 40))})`);
+      continue;
+    }
+    if (!tok.endsWith('>')) return; // cut short: the XML parser says so
+    if (tok.startsWith('<!--')) throw refuse('has a comment');
+    if (tok.startsWith('<?')) throw refuse('has a processing instruction');
+    if (tok.startsWith('<!')) throw refuse(`has ${tok.startsWith('<![CDATA[') ? 'a CDATA section' : 'a declaration'}`);
+    const end = /^<\/([^\s>]+)\s*>$/.exec(tok);
+    if (end) {
+      if (stack.pop() !== end[1]) return; // not well-formed: the XML parser says where
+      if (stack.length === 0) closedRoot = true;
+      continue;
+    }
+    const start = /^<([^\s/>]+)/.exec(tok);
+    const name = start?.[1] ?? '';
+    if (stack.length === 0 && !closedRoot && name !== 'ClkLicenseResponse') return; // not an envelope at all
+    const shape = ENVELOPE_SHAPE[name];
+    if (!shape || shape.parent !== stack[stack.length - 1] || closedRoot) throw refuse(`has an element <${name.slice(0, 40)}> where none belongs`);
+    if (seen.has(name)) throw refuse(`has <${name}> twice`);
+    seen.add(name);
+    let i = start![0].length;
+    const attrs = new Set<string>();
+    for (;;) {
+      ATTRIBUTE.lastIndex = i;
+      const a = ATTRIBUTE.exec(tok);
+      if (!a) break;
+      if (name === 'ClkLicenseResponse' && a[1] === 'formatVersion' && a[2].slice(1, -1) !== RESPONSE_FORMAT_VERSION) return; // another format: the version check speaks
+      if (a[2].includes('&')) throw refuse(`has an entity or character reference in the attribute ${a[1].slice(0, 40)}`);
+      if (!shape.attrs.includes(a[1]) || attrs.has(a[1])) throw refuse(`has an attribute ${a[1].slice(0, 40)} on <${name}> that is not part of the format`);
+      attrs.add(a[1]);
+      i = ATTRIBUTE.lastIndex;
+    }
+    const tail = tok.slice(i);
+    if (!/^\s*>$/.test(tail)) throw refuse(`has <${name}> in a form that is not part of the format`);
+    stack.push(name);
+  }
+  // An envelope cut short is left to the XML parser (LICENSE_MALFORMED).
 }
 
 export function buildEnvelopeXml(e: Omit<ResponseEnvelope, 'formatVersion'>): string {

@@ -4,7 +4,8 @@ import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { probeFarm } from '../farm/probe.js';
-import { serverBasename, serverDirname } from '../farm/paths.js';
+import { joinServerPath, serverBasename, serverDirname } from '../farm/paths.js';
+import { TransportError } from '../farm/transports/transport.js';
 import { errorMessage } from '../errors.js';
 import { sha256Hex } from './crypto.js';
 import { LicenseError } from './errors.js';
@@ -21,6 +22,8 @@ export interface RollbackServerRow {
   /** would-restore / would-remove: what --check found to do (nothing was changed). */
   action: 'restored' | 'removed' | 'would-restore' | 'would-remove' | 'unchanged' | 'skipped-unreachable' | 'no-backup';
   backupPath?: string;
+  /** The license rollback replaced, kept beside it (License.xml.pre-rollback-<time>-<hash>). */
+  replacedBackupPath?: string;
   sha256?: string;
   detail?: string;
 }
@@ -39,6 +42,8 @@ export interface RollbackReport {
 export interface RollbackOptions {
   servers?: readonly string[];
   check?: boolean;
+  /** Roll back even where the installed license is not what the last apply installed. */
+  force?: boolean;
   breakLock?: boolean;
   signal?: AbortSignal;
   transports?: Map<string, Transport>;
@@ -54,6 +59,8 @@ interface Plan {
   expectSha: string;
   /** No license existed before: rollback removes it. */
   removeOnly: boolean;
+  /** What the apply installed (from the local record): the license must still be that one. */
+  installedSha?: string;
 }
 
 /** Newest backup beside the license on the server, by the timestamp in its name. */
@@ -113,8 +120,8 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
       }
       const entry: BackupEntry | undefined = record?.servers.find((e) => e.server === s.name);
       if (entry) {
-        if (entry.backupPath && entry.previousSha256) plans.push({ server: s, licensePath: entry.licensePath, backupPath: entry.backupPath, expectSha: entry.previousSha256, removeOnly: false });
-        else plans.push({ server: s, licensePath: entry.licensePath, expectSha: '', removeOnly: true });
+        if (entry.backupPath && entry.previousSha256) plans.push({ server: s, licensePath: entry.licensePath, backupPath: entry.backupPath, expectSha: entry.previousSha256, removeOnly: false, installedSha: entry.newSha256 });
+        else plans.push({ server: s, licensePath: entry.licensePath, expectSha: '', removeOnly: true, installedSha: entry.newSha256 });
         continue;
       }
       const found = await findNewestBackup(t, s.license!.path);
@@ -147,26 +154,74 @@ export async function rollbackLicense(farm: Farm, opts: RollbackOptions = {}): P
     }
     if (!opts.check) {
       held.push(await acquireLocalLock(stateDir, owner, Boolean(opts.breakLock)));
-      for (const p of plans) held.push(await acquireServerLock(transports.get(p.server.name)!, p.licensePath, owner, Boolean(opts.breakLock)));
+      for (const p of plans) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        held.push(await acquireServerLock(transports.get(p.server.name)!, p.licensePath, owner, Boolean(opts.breakLock)));
+      }
+      for (const h of held) warnings.push(...h.notes);
     }
+
+    // What is installed now must be what the apply installed: a newer license (an apply that crashed
+    // part way, or one made from another machine or state folder) is never replaced by an older one.
+    const current = new Map<Plan, Buffer | undefined>();
+    const changed: string[] = [];
     for (const p of plans) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const t = transports.get(p.server.name)!;
+      let now: Buffer | undefined;
+      try {
+        now = await t.readFile(p.licensePath, { maxBytes: MAX_LICENSE_BYTES });
+      } catch (err) {
+        if (!(err instanceof TransportError && err.reason === 'not-found')) throw err;
+      }
+      current.set(p, now);
+      const want = p.installedSha;
+      if (want === undefined) continue; // no local record: the newest backup is all there is to go by
+      const have = now ? sha256Hex(now) : undefined;
+      if (have !== want) changed.push(`${p.server.name} (${have ? `its license is ${have.slice(0, 12)}…` : 'it has no license'}, the apply installed ${want.slice(0, 12)}…)`);
+    }
+    if (changed.length && !opts.force)
+      throw new LicenseError(
+        'LICENSE_ROLLBACK_CURRENT_CHANGED',
+        `What is installed on ${changed.join('; ')} is not what the last apply from this state folder installed${record ? ` (${record.applyId}, ${record.licenseId})` : ''}: nothing was changed${warnings.length ? ` (${warnings.join('; ')})` : ''}`,
+        'a later apply (from another machine, or one that was interrupted) installed a newer license: check `clk-support license status`; pass --force to roll back anyway (what is replaced is backed up first)',
+        { servers: changed.map((c) => c.split(' ')[0]) },
+      );
+    if (changed.length) warnings.push(`--force: rolling back although ${changed.join('; ')}`);
+
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    for (const p of plans) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
       const t = transports.get(p.server.name)!;
       const bytes = restored.get(p);
+      const now = current.get(p);
       if (opts.check) {
         rows.push({ server: p.server.name, action: p.removeOnly ? 'would-remove' : 'would-restore', backupPath: p.backupPath, detail: 'nothing changed (--check)' });
         continue;
       }
+      if (now && bytes && sha256Hex(now) === sha256Hex(bytes)) {
+        rows.push({ server: p.server.name, action: 'unchanged', backupPath: p.backupPath, detail: 'the backup is already installed' });
+        continue;
+      }
+      // Nothing a user had is overwritten without a backup: keep what rollback replaces beside it.
+      let replacedPath: string | undefined;
+      if (now) {
+        replacedPath = joinServerPath(t.platform, serverDirname(t.platform, p.licensePath), `${serverBasename(t.platform, p.licensePath)}.pre-rollback-${stamp}-${sha256Hex(now).slice(0, 8)}`);
+        await t.writeFileAtomic(replacedPath, now);
+        const back = await t.readFile(replacedPath, { maxBytes: MAX_LICENSE_BYTES });
+        if (sha256Hex(back) !== sha256Hex(now)) throw new LicenseError('LICENSE_ROLLBACK_INCOMPLETE', `${p.server.name}: the copy of the current license ${replacedPath} does not read back identical`, 'nothing was replaced on that server; check its disk');
+      }
       if (p.removeOnly) {
         await t.remove(p.licensePath);
-        rows.push({ server: p.server.name, action: 'removed', detail: 'there was no license before the last apply' });
+        rows.push({ server: p.server.name, action: 'removed', replacedBackupPath: replacedPath, detail: 'there was no license before the last apply' });
         continue;
       }
       await t.writeFileAtomic(p.licensePath, bytes!);
       const back = await t.readFile(p.licensePath, { maxBytes: MAX_LICENSE_BYTES });
       if (sha256Hex(back) !== sha256Hex(bytes!)) throw new LicenseError('LICENSE_ROLLBACK_INCOMPLETE', `${p.server.name}: the restored license does not read back identical`, `restore ${p.backupPath} by hand`);
-      rows.push({ server: p.server.name, action: 'restored', backupPath: p.backupPath, sha256: sha256Hex(bytes!) });
+      rows.push({ server: p.server.name, action: 'restored', backupPath: p.backupPath, replacedBackupPath: replacedPath, sha256: sha256Hex(bytes!) });
     }
-    if (record && !opts.check) await appendJsonLine(stateDir, BACKUP_INDEX, { type: 'rollback', applyId: record.applyId, at: new Date().toISOString() });
+    if (record && !opts.check) await appendJsonLine(stateDir, BACKUP_INDEX, { type: 'rollback', applyId: record.applyId, at: new Date().toISOString(), servers: rows });
     return { schema: LICENSE_ROLLBACK_SCHEMA, applyId: record?.applyId, licenseId: record?.licenseId, source: record ? 'local-record' : 'server-backups', check: Boolean(opts.check), servers: rows, warnings };
   } finally {
     for (const h of held.reverse()) await h.release().catch(() => {});

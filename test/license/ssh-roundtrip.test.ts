@@ -77,6 +77,7 @@ describe.skipIf(!server)(`license round trip over SSH${skipReason ? ` (${skipRea
     const back = await cli(['--json', 'license', 'rollback', '--yes']);
     expect(back.exitCode, back.stderr).toBe(0);
     expect(JSON.parse(back.stdout).servers.map((x: { action: string }) => x.action)).toEqual(['removed', 'removed']);
-    for (const n of NAMES) expect(await readdir(join(dir, n, 'opt/clk/license'))).toEqual([]);
+    // What rollback removed is kept beside it, never lost.
+    for (const n of NAMES) expect(await readdir(join(dir, n, 'opt/clk/license'))).toEqual([expect.stringMatching(/^License\.xml\.pre-rollback-\d{8}T\d{6}Z-[0-9a-f]{8}$/)]);
   });
 });

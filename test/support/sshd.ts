@@ -36,6 +36,8 @@ export interface SshdOptions {
   dir?: string;
   /** Accept this client key instead of generating one (several servers, one admin key). */
   clientKey?: { identityFile: string; publicKey: string };
+  /** Further host keys the server offers besides its ed25519 one (known_hosts still lists only ed25519). */
+  extraHostKeyTypes?: ('rsa' | 'ecdsa')[];
 }
 
 export interface SshdServer {
@@ -50,6 +52,8 @@ export interface SshdServer {
   knownHosts: string;
   /** The host public key line (type base64). */
   hostKeyPub: string;
+  /** Every host public key line the server offers, by ssh-keygen type (ed25519 and any extraHostKeyTypes). */
+  hostKeys: Record<string, string>;
   dir: string;
   pid: number;
   /** Whether the listener is still running. */
@@ -68,8 +72,8 @@ export function sshdUnavailableReason(): string | undefined {
   return undefined;
 }
 
-export async function generateKey(file: string, comment: string): Promise<string> {
-  await run(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+export async function generateKey(file: string, comment: string, type = 'ed25519'): Promise<string> {
+  await run(SSH_KEYGEN, ['-q', '-t', type, ...(type === 'rsa' ? ['-b', '2048'] : []), '-N', '', '-C', comment, '-f', file]);
   return (await readFile(`${file}.pub`, 'utf8')).trim();
 }
 
@@ -162,10 +166,11 @@ function installExitHook(): void {
   });
 }
 
-export function sshdConfig(o: { address: string; ports: number[]; dir: string; hostKey: string; authorizedKeys: string }): string {
+export function sshdConfig(o: { address: string; ports: number[]; dir: string; hostKey: string; authorizedKeys: string; extraHostKeys?: string[] }): string {
   return [
     ...o.ports.map((p) => `ListenAddress ${o.address}:${p}`),
     `HostKey ${o.hostKey}`,
+    ...(o.extraHostKeys ?? []).map((k) => `HostKey ${k}`),
     `AuthorizedKeysFile ${o.authorizedKeys}`,
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
@@ -260,6 +265,14 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
     o.clientKey?.publicKey ??
     (existsSync(`${identityFile}.pub`) ? (await readFile(`${identityFile}.pub`, 'utf8')).trim() : await generateKey(identityFile, 'clk-test-client'));
   const hostKeyPub = hostKeyLine.split(/\s+/).slice(0, 2).join(' ');
+  const hostKeys: Record<string, string> = { ed25519: hostKeyPub };
+  const extraHostKeys: string[] = [];
+  for (const type of o.extraHostKeyTypes ?? []) {
+    const file = join(dir, `ssh_host_${type}_key`);
+    const line = existsSync(`${file}.pub`) ? (await readFile(`${file}.pub`, 'utf8')).trim() : await generateKey(file, 'clk-test-host', type);
+    hostKeys[type] = line.split(/\s+/).slice(0, 2).join(' ');
+    extraHostKeys.push(file);
+  }
   const authorizedKeys = join(dir, 'authorized_keys');
   await writeFile(authorizedKeys, [clientPub, ...(o.extraAuthorizedKeys ?? [])].join('\n') + '\n', { mode: 0o600 });
 
@@ -269,7 +282,7 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
     const ports = o.ports ?? (await Promise.all(Array.from({ length: o.portCount ?? 1 }, () => freePort(o.netns ? '127.0.0.1' : address))));
     if (new Set(ports).size !== ports.length) continue;
     const cfg = join(dir, 'sshd_config');
-    await writeFile(cfg, sshdConfig({ address, ports, dir, hostKey, authorizedKeys }));
+    await writeFile(cfg, sshdConfig({ address, ports, dir, hostKey, authorizedKeys, extraHostKeys }));
     const { child, stderr } = await spawnSshd(cfg, dir, o);
     let exited = false;
     child.once('exit', () => {
@@ -299,6 +312,7 @@ export async function startSshd(o: SshdOptions = {}): Promise<SshdServer> {
       identityFile,
       knownHosts,
       hostKeyPub,
+      hostKeys,
       dir,
       pid,
       running: () => !exited,

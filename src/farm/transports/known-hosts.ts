@@ -76,3 +76,37 @@ export function verifyHostKey(entries: readonly KnownHostEntry[], host: string, 
   }
   return sawHost ? 'mismatch' : 'unknown';
 }
+
+/** The key type a public key blob names (its first SSH string), or undefined when the blob is damaged. */
+function blobKeyType(key: Buffer): string | undefined {
+  if (key.length < 4) return undefined;
+  const len = key.readUInt32BE(0);
+  if (len === 0 || len > 64 || 4 + len > key.length) return undefined;
+  return key.subarray(4, 4 + len).toString('latin1');
+}
+
+/** Host-key algorithms ssh2 can verify, best first; an ssh-rsa key is offered as rsa-sha2-512/256 too. */
+const ALGORITHMS_BY_KEY_TYPE: Record<string, readonly string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+const PREFERENCE = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
+
+/**
+ * The host-key algorithms to offer for host:port: those of the keys known_hosts lists for it, as
+ * OpenSSH does, so a server that also has a key of another type is not asked for that one (and then
+ * refused as a mismatch). undefined when known_hosts lists no usable key for the host.
+ */
+export function hostKeyAlgorithmsFor(entries: readonly KnownHostEntry[], host: string, port: number): string[] | undefined {
+  const name = hostLookupName(host, port);
+  const wanted = new Set<string>();
+  for (const e of entries) {
+    if (e.marker || !patternsMatch(e.patterns, name)) continue;
+    for (const alg of ALGORITHMS_BY_KEY_TYPE[blobKeyType(e.key) ?? e.keyType] ?? []) wanted.add(alg);
+  }
+  const out = PREFERENCE.filter((a) => wanted.has(a));
+  return out.length ? out : undefined;
+}

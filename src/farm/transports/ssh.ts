@@ -9,7 +9,7 @@ import ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper, ConnectConfig, Stats as SftpStats } from 'ssh2';
 import { buildCommandLine } from '../../commandline.js';
 import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasename, PathEscapeError } from '../paths.js';
-import { parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { hostKeyAlgorithmsFor, parseKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import { FolderCache, resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
 import { confinedLocation } from './local.js';
 import {
@@ -95,6 +95,10 @@ export class SshTransport implements Transport {
         throw new TransportError(this.server, 'auth', 'no identityFile in the farm file and no SSH agent (SSH_AUTH_SOCK is not set)');
       if (process.env.SSH_AUTH_SOCK) config.agent = process.env.SSH_AUTH_SOCK;
     }
+
+    // Ask only for the host-key types known_hosts has for this host (as OpenSSH does).
+    const hostKeyAlgorithms = hostKeyAlgorithmsFor(entries, this.opts.host, this.opts.port);
+    if (hostKeyAlgorithms) config.algorithms = { serverHostKey: hostKeyAlgorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] };
 
     let verdict: HostKeyVerdict = 'unknown';
     config.hostVerifier = (key: Buffer) => {
