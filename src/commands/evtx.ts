@@ -1,9 +1,10 @@
 // `clk-support evtx dump|stats`: read Windows .evtx logs with the streaming reader. Damaged files
-// are read as far as possible; what was skipped is reported on stderr and the exit code stays 0.
+// are read as far as possible; what was skipped is reported on stderr and the exit code stays 0,
+// unless nothing could be read: exit 2 for input that is no .evtx at all, 1 for one damaged beyond reading.
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { examples, type App } from '../app.js';
-import { UsageError } from '../errors.js';
+import { type ClkError, FailedError, UsageError } from '../errors.js';
 import type { Io } from '../ui/io.js';
 import { renderTable } from '../ui/table.js';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine, type EvtxRecord, type EvtxStats, type EvtxWarning } from '../logs/evtx/index.js';
@@ -65,6 +66,20 @@ function recordFilter(opts: DumpOptions): (r: EvtxRecord) => boolean {
   };
 }
 
+/** The error for a file nothing could be read from: not an event log at all (2) or damaged beyond reading (1). */
+function unreadable(file: string, records: number, warnings: EvtxWarning[]): ClkError | undefined {
+  const notEvtx = warnings.find((w) => w.notEvtx);
+  if (notEvtx) return new UsageError(`${file}: not an .evtx file (${notEvtx.reason.replace(/; not an \.evtx file$/, '')})`, { code: 'NOT_EVTX', hint: 'give a Windows event log file (.evtx)' });
+  if (records === 0 && warnings.length > 0) {
+    return new FailedError(`${file}: damaged beyond reading: no record could be read (${warnings.length} warning${warnings.length === 1 ? '' : 's'}; first: ${warnings[0].reason})`, { code: 'EVTX_UNREADABLE' });
+  }
+  return undefined;
+}
+
+/** `evtx dump --format xml` is one document, rooted like Windows' own export (Event Viewer, wevtutil /e:Events). */
+const XML_PROLOGUE = '<?xml version="1.0" encoding="utf-8"?>\n<Events>\n';
+const XML_EPILOGUE = '</Events>\n';
+
 function describeWarning(file: string, w: EvtxWarning): string {
   const where = w.chunk !== undefined ? `offset ${w.offset} (chunk ${w.chunk})` : `offset ${w.offset}`;
   return `${file}: ${where}: ${w.reason}`;
@@ -102,6 +117,8 @@ function statsJson(file: string, s: EvtxStats) {
     byProvider: s.byProvider,
     chunks: s.chunks,
     skippedChunks: s.skippedChunks,
+    skippedRecords: s.skippedRecords,
+    degradedRecords: s.degradedRecords,
     warnings: s.warnings,
   };
 }
@@ -109,6 +126,7 @@ function statsJson(file: string, s: EvtxStats) {
 function printStats(io: Io, file: string, s: EvtxStats): void {
   io.out(`${file}`);
   io.out(`  records: ${s.records} in ${s.chunks} chunks${s.skippedChunks ? ` (${s.skippedChunks} damaged chunks skipped)` : ''}`);
+  if (s.skippedRecords || s.degradedRecords) io.out(`  damaged records: ${s.skippedRecords} skipped, ${s.degradedRecords} given without a damaged part`);
   io.out(`  time range (TimeCreated): ${s.first?.toISOString() ?? '-'} .. ${s.last?.toISOString() ?? '-'}`);
   const levels = Object.entries(s.byLevel).sort((a, b) => b[1] - a[1]);
   if (levels.length) io.out(renderTable(levels, [{ header: '  LEVEL', value: ([l]) => `  ${l}` }, { header: 'RECORDS', value: ([, n]) => String(n), align: 'right' }]));
@@ -139,13 +157,21 @@ export function registerEvtxCommands(program: Command, app: App): void {
         const keep = recordFilter(opts);
         await requireFiles([file]);
         const out = new BatchedWriter(io.stdout);
-        let warnings = 0;
-        for await (const r of readEvtx(file, { signal: app.signal, onWarning: (w) => (warnings++, io.warn(describeWarning(file, w))) })) {
+        const warnings: EvtxWarning[] = [];
+        let records = 0;
+        let started = false;
+        for await (const r of readEvtx(file, { signal: app.signal, onWarning: (w) => (warnings.push(w), io.warn(describeWarning(file, w))) })) {
+          records++;
           if (!keep(r)) continue;
+          if (format === 'xml' && !started) out.add(XML_PROLOGUE);
+          started = true;
           if (out.add(format === 'xml' ? `${r.xml()}\n` : `${renderJsonLine(r)}\n`)) await out.flush();
         }
+        const error = unreadable(file, records, warnings);
+        if (error) throw error;
+        if (format === 'xml') out.add(started ? XML_EPILOGUE : XML_PROLOGUE + XML_EPILOGUE);
         await out.flush();
-        if (warnings) io.info(`${file}: ${warnings} warning${warnings === 1 ? '' : 's'}; the records that could be read were printed`);
+        if (warnings.length) io.info(`${file}: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}; the records that could be read were printed`);
       }),
     [
       'clk-support evtx dump System.evtx --level error,critical',
@@ -164,15 +190,20 @@ export function registerEvtxCommands(program: Command, app: App): void {
         await requireFiles(files);
         const json = app.globals(cmd).json;
         const results: ReturnType<typeof statsJson>[] = [];
+        const errors: ClkError[] = [];
         for (const file of files) {
           const s = await evtxStats(file, { signal: app.signal });
+          const error = unreadable(file, s.records, s.warnings);
+          if (error) errors.push(error);
           if (json) results.push(statsJson(file, s));
           else {
-            printStats(io, file, s);
+            if (!error) printStats(io, file, s);
             for (const w of s.warnings) io.warn(describeWarning(file, w));
           }
         }
         if (json) io.json({ schema: 'clk-support/evtx-stats/v1', files: results });
+        // The other files are printed; the worst unreadable one decides the exit code.
+        if (errors.length) throw errors.find((e) => e instanceof UsageError) ?? errors[0];
       }),
     ['clk-support evtx stats System.evtx Application.evtx', 'clk-support evtx stats --json Security.evtx'],
   );

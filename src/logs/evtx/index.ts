@@ -9,7 +9,10 @@ export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
 export type { EvtxSystem } from './record.js';
 
 export interface EvtxRecord {
+  /** System/EventRecordID (what Windows shows and SAP notes cite); the header's number if absent. */
   recordId: bigint | number;
+  /** The record header's number. It equals EventRecordID in live logs, not in filtered/exported ones. */
+  headerRecordId?: bigint | number;
   /** Record header time (when written), not the event time: use system.timeCreated for windows. */
   writtenTime: Date;
   system: EvtxSystem;
@@ -58,12 +61,18 @@ export function parseLevels(spec: string): number[] | undefined {
   return out;
 }
 
-/** One JSON object per line: record id, times (ISO), System fields and data. */
+/**
+ * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
+ * number), times (ISO; timeCreated with Windows' 7 fraction digits), System fields and data.
+ */
 export function renderJsonLine(r: EvtxRecord): string {
   const s = r.system;
-  let out = `{"recordId":${typeof r.recordId === 'bigint' ? `"${r.recordId}"` : r.recordId}`;
-  const written = r instanceof EvtxRecordImpl ? isoOfMs(r.writtenMs) : isoOrNull(r.writtenTime);
-  out += `,"timeCreated":${isoOrNull(s.timeCreated)},"writtenTime":${written}`;
+  let out = `{"recordId":${idJson(r.recordId)}`;
+  if (r.headerRecordId !== undefined) out += `,"headerRecordId":${idJson(r.headerRecordId)}`;
+  const impl = r instanceof EvtxRecordImpl ? r : undefined;
+  const created = impl?.timeCreatedText();
+  const written = impl ? isoOfMs(impl.writtenMs) : isoOrNull(r.writtenTime);
+  out += `,"timeCreated":${created !== undefined ? `"${created}"` : isoOrNull(s.timeCreated)},"writtenTime":${written}`;
   out += `,"provider":${jsonString(s.provider)}`;
   if (s.providerGuid !== undefined) out += `,"providerGuid":${jsonString(s.providerGuid)}`;
   out += `,"eventId":${s.eventId},"level":${s.level},"levelName":"${levelName(s.level)}"`;
@@ -76,6 +85,10 @@ export function renderJsonLine(r: EvtxRecord): string {
   if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
   // Records of this reader render their data straight from the chunk bytes, without the object.
   return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
+}
+
+function idJson(id: bigint | number): string {
+  return typeof id === 'bigint' ? `"${id}"` : String(id);
 }
 
 function isoOrNull(d: Date | undefined): string {
@@ -94,20 +107,32 @@ export interface EvtxStats {
   byLevel: Record<string, number>;
   byProvider: Record<string, number>;
   warnings: EvtxWarning[];
-  /** Chunks read; skippedChunks counts damaged slots (all-zero preallocated slots are in neither). */
+  /**
+   * Chunks read; skippedChunks counts damaged slots: bad magic, truncated, or zeroed while the header
+   * counts them or a later chunk follows (all-zero preallocated slots at the end are in neither).
+   */
   chunks: number;
   skippedChunks: number;
+  /** Records left out (their BinXml or template is unreadable), each reported in warnings. */
+  skippedRecords: number;
+  /** Records given without a damaged part (a nested BinXml value), each reported in warnings. */
+  degradedRecords: number;
+  /** The input is not an .evtx file at all (empty, text, another format). */
+  notEvtx: boolean;
 }
 
 /** Record count, TimeCreated range, counts by level name and provider, and every warning. */
 export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Promise<EvtxStats> {
-  const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0 };
+  const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0, skippedRecords: 0, degradedRecords: 0, notEvtx: false };
   let first = Infinity;
   let last = -Infinity;
   const it = readEvtxRecords(source, {
     signal: opts.signal,
     onWarning: (w) => {
       stats.warnings.push(w);
+      if (w.record === 'skipped') stats.skippedRecords++;
+      else if (w.record === 'degraded') stats.degradedRecords++;
+      if (w.notEvtx) stats.notEvtx = true;
       opts.onWarning?.(w);
     },
     onChunk: (index, status) => {
