@@ -5,6 +5,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine } from '../../src/logs/evtx/index.js';
 import { decodeArray, decodeScalar, fileTimeToIso, FileTime, readFileTimeDate, ValueType } from '../../src/logs/evtx/values.js';
+import { ChunkContext, type Node, NodeKind, TemplateInstance } from '../../src/logs/evtx/binxml.js';
+import { renderXml, resolveNodes } from '../../src/logs/evtx/resolve.js';
 import { fixture, readAll, repoRoot } from './helpers.js';
 
 /** Feeds a file through an AsyncIterable in awkward piece sizes, like an SFTP stream would. */
@@ -341,5 +343,48 @@ describe('crafted input', () => {
     const { records, warnings } = await readAll([craftedFile(binxml)]);
     expect(records).toEqual([]);
     expect(warnings[0].reason).toContain('claims 4294967295 values');
+  });
+});
+
+describe('fidelity details', () => {
+  it('a string array of size 0 still renders one empty element, as Windows and both peers do', () => {
+    // Template <Files><File>%0</File></Files> with value 0 a string array (0x81) of 0 bytes.
+    const buf = Buffer.alloc(1024);
+    buf.writeUInt16LE(0, 600); // value size
+    buf[602] = ValueType.String | ValueType.ArrayFlag;
+    const ctx = new ChunkContext(buf, buf.length);
+    const file: Node = { k: NodeKind.Element, name: 'File', attrs: [], children: [{ k: NodeKind.Subst, index: 0, type: 0x81, optional: false }] };
+    const files: Node = { k: NodeKind.Element, name: 'Files', attrs: [], children: [file] };
+    const inst = new TemplateInstance({ offset: 512, nodes: [files] }, ctx, 600, [604], 0);
+    expect(renderXml(resolveNodes([files], inst, ctx, 0))).toBe('<Files>\n  <File/>\n</Files>\n');
+    // Two items render two elements.
+    const two = Buffer.from('a\0b\0', 'utf16le');
+    two.copy(buf, 604);
+    buf.writeUInt16LE(two.length, 600);
+    expect(renderXml(resolveNodes([files], inst, ctx, 0))).toBe('<Files>\n  <File>a</File>\n  <File>b</File>\n</Files>\n');
+  });
+
+  it('ExtraInfo is "\\n" because its value bytes are one LF (0a 00); evtxexport trims it to ""', async () => {
+    const { records } = await readAll(fixture('omerbenamram-Application_no_crc32.evtx'));
+    const r = records.find((x) => 'ExtraInfo' in x.data)!;
+    expect(r.data.ExtraInfo).toBe('\n');
+    expect(r.xml()).toContain('<Data Name="ExtraInfo">\n</Data>');
+    expect(JSON.parse(renderJsonLine(r)).data.ExtraInfo).toBe('\n');
+    // The bytes: find the nested EventData instance and its ExtraInfo substitution.
+    const outer = (r as unknown as { nodes: { inst: TemplateInstance }[] }).nodes[0].inst;
+    let raw: string | undefined;
+    for (let i = 0; i < outer.count; i++) {
+      if (outer.type(i) !== ValueType.BinXml) continue;
+      const inner = (outer.nestedNodes(i)[0] as { inst: TemplateInstance }).inst;
+      const def = JSON.stringify(inner.def.nodes);
+      const index = Number(def.match(/"s":"ExtraInfo"\}\]\}\],"children":\[\{"k":3,"index":(\d+)/)?.[1]);
+      raw = inner.chunk.buf.subarray(inner.start(index), inner.end(index)).toString('hex');
+    }
+    expect(raw).toBe('0a00');
+  });
+
+  it('XML output stays well-formed for control characters, unknown entities and hostile names', () => {
+    const nodes = [{ t: 'e' as const, name: 'Da ta<', attrs: [['a', 'x\u0001'] as [string, string], ['a', 'dup'] as [string, string]], children: [{ t: 'v' as const, v: 'v\u0003&' }] }];
+    expect(renderXml(nodes)).toBe('<Da_ta_ a="x\ufffd">v\ufffd&amp;</Da_ta_>\n');
   });
 });
