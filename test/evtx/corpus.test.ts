@@ -1,6 +1,7 @@
 // Parity over the shared research corpus (../shared/fixtures/evtx): record counts against the two
 // reference tools (expected-counts.csv) and rendered fields against `evtxexport -f xml`.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -288,9 +289,10 @@ describe('evtx corpus: JSON lines and UserData against evtxexport -f xml', () =>
 // elements as JSON lines.
 const bin = join(repoRoot, 'bin', 'clk-support.js');
 const built = existsSync(join(repoRoot, 'dist', 'cli.js'));
+const GOLDEN = JSON.parse(readFileSync(join(repoRoot, 'test', 'evtx', 'corpus-sha256.json'), 'utf8')) as Record<string, { jsonl: string; xml: string }>;
 const xmllintPresent = spawnSync('sh', ['-c', 'command -v xmllint'], { encoding: 'utf8' }).status === 0;
 
-describe('evtx corpus: `evtx dump --format xml` is one well-formed document (xmllint)', () => {
+describe('evtx corpus: `evtx dump` gives one well-formed XML document (xmllint), as many records as JSON lines, and the expected bytes (sha256)', () => {
   if (!corpusPresent || !built || !xmllintPresent) {
     it.skip(!corpusPresent ? MISSING : !built ? 'built CLI missing: run `npx tsc -p tsconfig.build.json`' : 'xmllint not installed', () => {});
     return;
@@ -308,5 +310,9 @@ describe('evtx corpus: `evtx dump --format xml` is one well-formed document (xml
     expect(lint.status).toBe(0);
     const events = (xml.stdout.match(/<Event xmlns=/g) ?? []).length;
     expect(events).toBe(jsonl.stdout.split('\n').filter(Boolean).length);
+    // Byte-identical output: speed work must not change a byte. Update corpus-sha256.json only for an
+    // intended output change, and say which in the commit.
+    const sha = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+    expect({ jsonl: sha(jsonl.stdout), xml: sha(xml.stdout) }, 'no expected hash: add the file to corpus-sha256.json').toEqual(GOLDEN[_rel]);
   });
 });

@@ -141,17 +141,26 @@ export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Pro
       opts.onChunk?.(index, status);
     },
   });
+  // Counted in Maps keyed by the level number and provider string, turned into objects at the end:
+  // cheaper per record than name lookups and string-keyed object properties.
+  const byLevel = new Map<number, number>();
+  const byProvider = new Map<string, number>();
   for await (const r of it) {
     stats.records++;
-    const level = levelName(r.system.level);
-    stats.byLevel[level] = (stats.byLevel[level] ?? 0) + 1;
-    stats.byProvider[r.system.provider] = (stats.byProvider[r.system.provider] ?? 0) + 1;
-    const t = r.system.timeCreated?.getTime();
+    const s = r.system;
+    byLevel.set(s.level, (byLevel.get(s.level) ?? 0) + 1);
+    byProvider.set(s.provider, (byProvider.get(s.provider) ?? 0) + 1);
+    const t = s.timeCreated?.getTime();
     if (t !== undefined && !Number.isNaN(t)) {
       if (t < first) first = t;
       if (t > last) last = t;
     }
   }
+  for (const [level, n] of byLevel) {
+    const name = levelName(level);
+    stats.byLevel[name] = (stats.byLevel[name] ?? 0) + n;
+  }
+  for (const [provider, n] of byProvider) stats.byProvider[provider] = n;
   if (first !== Infinity) stats.first = new Date(first);
   if (last !== -Infinity) stats.last = new Date(last);
   return stats;

@@ -184,49 +184,70 @@ function xmlName(name: string): string {
 
 /** Renders like evtxexport: 2-space indentation, double quotes, text-only elements on one line. */
 export function renderXml(nodes: XNode[]): string {
-  const parts: string[] = [];
-  for (const n of nodes) renderNode(n, '', parts);
-  return parts.join('');
+  out = '';
+  for (const n of nodes) renderNode(n, 0);
+  const text = out;
+  out = '';
+  return text;
 }
 
-function renderNode(n: XNode, indent: string, parts: string[]): void {
+// The text being rendered: appended to in place (no parts array to join, no closures per element);
+// the writer flattens it once when it encodes the record.
+let out = '';
+const INDENTS: string[] = [''];
+
+function indentOf(depth: number): string {
+  while (INDENTS.length <= depth) INDENTS.push(`${INDENTS[INDENTS.length - 1]}  `);
+  return INDENTS[depth];
+}
+
+function renderNode(n: XNode, depth: number): void {
   if (n.t === 'v') {
-    parts.push(escapeText(scalarText(n.v)));
+    out += escapeText(scalarText(n.v));
     return;
   }
   if (n.t === 'r') {
-    parts.push(n.s);
+    out += n.s;
     return;
   }
+  const indent = indentOf(depth);
   const name = xmlName(n.name);
-  let open = `${indent}<${name}`;
-  for (let i = 0; i < n.attrs.length; i++) {
-    const [k, v] = n.attrs[i];
+  out += `${indent}<${name}`;
+  const attrs = n.attrs;
+  for (let i = 0; i < attrs.length; i++) {
+    const k = attrs[i][0];
     // A repeated attribute makes the document ill-formed: the first one is kept.
-    if (i > 0 && n.attrs.findIndex(([other]) => other === k) < i) continue;
-    open += ` ${xmlName(k)}="${escapeAttr(v)}"`;
+    if (i > 0 && attrs.findIndex(([other]) => other === k) < i) continue;
+    out += ` ${xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
   }
-  if (n.children.every(isEmptyText)) {
-    parts.push(`${open}/>\n`);
+  const children = n.children;
+  let empty = true;
+  let hasElement = false;
+  for (const c of children) {
+    if (c.t === 'e') hasElement = true;
+    if (empty && !isEmptyText(c)) empty = false;
+  }
+  if (empty) {
+    out += '/>\n';
     return;
   }
-  if (!n.children.some((c) => c.t === 'e')) {
-    parts.push(`${open}>`);
-    for (const c of n.children) renderNode(c, '', parts);
-    parts.push(`</${name}>\n`);
+  if (!hasElement) {
+    out += '>';
+    for (const c of children) renderNode(c, 0);
+    out += `</${name}>\n`;
     return;
   }
-  parts.push(`${open}>\n`);
-  const inner = indent + '  ';
-  for (const c of n.children) {
-    if (c.t === 'e') renderNode(c, inner, parts);
+  out += '>\n';
+  const inner = indentOf(depth + 1);
+  for (const c of children) {
+    if (c.t === 'e') renderNode(c, depth + 1);
     else {
-      parts.push(inner);
-      renderNode(c, inner, parts);
-      parts.push('\n');
+      out += inner;
+      renderNode(c, depth + 1);
+      out += '\n';
     }
   }
-  parts.push(`${indent}</${name}>\n`);
+  out += `${indent}</${name}>\n`;
 }
 
 /** Concatenated text of an element's direct text children (typed when it is a single value). */
