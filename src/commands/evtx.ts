@@ -15,6 +15,7 @@ interface DumpOptions {
   to?: string;
   level?: string;
   id?: string;
+  recover?: boolean;
 }
 
 async function requireFiles(files: string[]): Promise<void> {
@@ -67,7 +68,7 @@ function recordFilter(opts: DumpOptions): (r: EvtxRecord) => boolean {
 }
 
 /** The error for a file nothing could be read from: not an event log at all (2) or damaged beyond reading (1). */
-function unreadable(file: string, records: number, warnings: EvtxWarning[]): ClkError | undefined {
+function unreadable(file: string, records: number | undefined, warnings: EvtxWarning[]): ClkError | undefined {
   const notEvtx = warnings.find((w) => w.notEvtx);
   if (notEvtx) return new UsageError(`${file}: not an .evtx file (${notEvtx.reason.replace(/; not an \.evtx file$/, '')})`, { code: 'NOT_EVTX', hint: 'give a Windows event log file (.evtx)' });
   if (records === 0 && warnings.length > 0) {
@@ -161,6 +162,7 @@ export function registerEvtxCommands(program: Command, app: App): void {
       .option('--to <iso>', 'only records with TimeCreated at or before this time')
       .option('--level <levels>', `only these levels, numbers or names (${[1, 2, 3, 4, 5, 0].map(levelName).join(', ')}), comma-separated`)
       .option('--id <ids>', 'only these event ids, comma-separated')
+      .option('--recover', 'print only records carved from chunk slack (old records not yet overwritten), marked recovered', false)
       .action(async (file: string, opts: DumpOptions, cmd: Command) => {
         const io = app.io(cmd);
         const format = app.globals(cmd).json ? 'jsonl' : opts.format;
@@ -171,14 +173,16 @@ export function registerEvtxCommands(program: Command, app: App): void {
         const warnings: EvtxWarning[] = [];
         let records = 0;
         let started = false;
-        for await (const r of readEvtx(file, { signal: app.signal, onWarning: (w) => (warnings.push(w), io.warn(describeWarning(file, w))) })) {
+        for await (const r of readEvtx(file, { signal: app.signal, recover: opts.recover, onWarning: (w) => (warnings.push(w), io.warn(describeWarning(file, w))) })) {
           records++;
           if (!keep(r)) continue;
           if (format === 'xml' && !started) out.add(XML_PROLOGUE);
           started = true;
-          if (out.add(format === 'xml' ? `${r.xml()}\n` : `${renderJsonLine(r)}\n`)) await out.flush();
+          const xml = format === 'xml' ? `${r.recovered ? `<!-- recovered from chunk slack; record header number ${r.headerRecordId} -->\n` : ''}${r.xml()}\n` : '';
+          if (out.add(format === 'xml' ? xml : `${renderJsonLine(r)}\n`)) await out.flush();
         }
-        const error = unreadable(file, records, warnings);
+        // --recover reads only slack: no record there is no sign of damage.
+        const error = unreadable(file, opts.recover ? undefined : records, warnings);
         if (error) throw error;
         if (format === 'xml') out.add(started ? XML_EPILOGUE : XML_PROLOGUE + XML_EPILOGUE);
         await out.flush();

@@ -20,6 +20,8 @@ export interface EvtxRecord {
   data: Record<string, unknown>;
   /** Rendered XML of the record, like evtxexport -f xml output. */
   xml(): string;
+  /** Carved from chunk slack (readEvtx with recover: true), not a record the log lists. */
+  recovered?: boolean;
 }
 
 /**
@@ -84,6 +86,7 @@ export function renderJsonLine(r: EvtxRecord): string {
   if (s.processId !== undefined) out += `,"processId":${s.processId}`;
   if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
   // Records of this reader render their data straight from the chunk bytes, without the object.
+  if (r.recovered) out += ',"recovered":true';
   return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
 }
 

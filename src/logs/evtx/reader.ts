@@ -23,6 +23,11 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Called once per chunk slot (statistics). */
   onChunk?: (index: number, status: ChunkStatus) => void;
+  /**
+   * Yield only records carved from chunk slack (past the last record the chunk header lists), each
+   * with recovered = true; the normal records are then not yielded. Off by default.
+   */
+  recover?: boolean;
 }
 
 /** 'empty': an all-zero (preallocated) slot; 'bad': a damaged slot that was skipped. */
@@ -174,7 +179,7 @@ function chunkHeaderCrc(buf: Buffer): number {
 }
 
 /** Parses one chunk slot and yields its records; problems go to `warn`. */
-export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: (w: EvtxWarning) => void): Generator<EvtxRecordImpl, ChunkStatus> {
+export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: (w: EvtxWarning) => void, recover = false): Generator<EvtxRecordImpl, ChunkStatus> {
   const { buf, len } = slot;
   if (len < CHUNK_HEADER_SIZE) {
     if (allZero(buf, 0, len)) return 'empty';
@@ -242,11 +247,52 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
       const message = e instanceof Error ? e.message : String(e);
       warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: ${message}; skipped`, record: 'skipped' });
     }
-    if (rec) yield rec;
+    if (rec && !recover) yield rec;
     off += size;
     if (recordId === lastRecordId) break;
   }
+  if (recover) yield* carveSlack(ctx, off);
   return 'ok';
+}
+
+/**
+ * Records left in a chunk's slack (after its last listed record): older records a rewrite did not
+ * overwrite. Only complete, well-formed ones are kept: record magic, a size that fits, the trailing
+ * size copy equal to it, BinXml that parses and renders an <Event>. Slack is not damage: what does not
+ * parse is passed over.
+ */
+function* carveSlack(ctx: ChunkContext, from: number): Generator<EvtxRecordImpl> {
+  const buf = ctx.buf;
+  const len = ctx.len;
+  let off = (from + 7) & ~7; // records start on 8-byte boundaries
+  while (off + MIN_RECORD_SIZE <= len) {
+    if (buf.readUInt32LE(off) !== 0x00002a2a) {
+      off += 8;
+      continue;
+    }
+    const size = buf.readUInt32LE(off + 4);
+    if (size < MIN_RECORD_SIZE || off + size > len || buf.readUInt32LE(off + size - 4) !== size) {
+      off += 8;
+      continue;
+    }
+    let rec: EvtxRecordImpl | undefined;
+    const id = readU64(buf, off + 8);
+    try {
+      const nodes = parseStream(ctx, off + RECORD_HEADER_SIZE, off + size - 4, 0);
+      if (nestedDamage(nodes, { n: 4096 }) === undefined) {
+        rec = new EvtxRecordImpl(id, readFileTimeMs(buf, off + 16), ctx, nodes);
+        rec.recovered = true;
+        // Well-formed means it renders as an event: a fragment that resolves to nothing is not one.
+        if (!rec.xml().startsWith('<Event')) rec = undefined;
+      }
+    } catch {
+      // not a record any more (partly overwritten): keep scanning
+    }
+    if (rec) {
+      yield rec;
+      off += size;
+    } else off += 8;
+  }
 }
 
 /** All records of a file or stream, in physical chunk order. */
@@ -289,7 +335,7 @@ export async function* readEvtxRecords(source: EvtxSource, opts: ReadOptions = {
         return;
       }
       // Read every slot to EOF: header chunk counts are often stale (dirty or VSS-copied logs).
-      const it = readChunk(slot, index, fileOffset, warn);
+      const it = readChunk(slot, index, fileOffset, warn, opts.recover);
       let r = it.next();
       while (!r.done) {
         yield r.value;

@@ -453,6 +453,8 @@ function singleInstance(nodes: Node[]): TemplateInstance | undefined {
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z$/;
 
 export class EvtxRecordImpl {
+  /** Carved from chunk slack by readEvtx(..., { recover: true }), not one of the log's records. */
+  recovered = false;
   readonly system: EvtxSystem;
   private tree?: XNode[];
   private dataCache?: Record<string, unknown>;
