@@ -1,8 +1,10 @@
-// EVTX throughput: clk-support's streaming reader (dist/) vs libevtx's `evtxexport -f xml`, same file,
-// same run. Builds a >= 200 MB file from real chunks of the shared corpus (../shared next to the repo).
-// Usage: node bench/run.mjs evtx   (build first: npm run build)
+// EVTX throughput: the built CLI (`evtx dump --format jsonl|xml`, `evtx stats`) vs libevtx's
+// `evtxexport -f xml`, same file, same run, on two ~216 MB files built from real chunks of the shared
+// corpus (../shared next to the repo): the mix of logs used so far, and a Security-heavy one.
+// The files are built once in the temp directory (not in the repository).
+// Usage: node bench/run.mjs evtx   (build first: npm run build). EVTX_BENCH_CHUNKS changes the size.
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,13 +13,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = dirname(here);
 const corpus = join(repo, '..', 'shared', 'fixtures', 'evtx');
 const maker = join(repo, '..', 'shared', 'tools', 'make_synthetic.py');
-const dist = join(repo, 'dist', 'logs', 'evtx', 'index.js');
-const out = join(here, 'out');
-const big = join(out, 'big.evtx');
+const bin = join(repo, 'bin', 'clk-support.js');
+const out = join(tmpdir(), 'clk-support-evtx-bench');
 const CHUNKS = Number(process.env.EVTX_BENCH_CHUNKS ?? 3300); // 3300 x 64 KiB + 4 KiB = 216 MB
 
+// Goals of issue 16, all in the same run as evtxexport, wall-clock.
+const GOALS = { jsonMBs: 100, jsonRatio: 15, xmlMBs: 60, statsMBs: 250, rssMB: 128 };
+
 // Real files that both reference tools parse cleanly (so evtxexport does not stop early).
-const SOURCES = [
+const MIXED = [
   'NickSmet+ts-evtx/test/fixtures/Security.evtx',
   'NickSmet+ts-evtx/test/fixtures/System.evtx',
   'NickSmet+ts-evtx/test/fixtures/Application.evtx',
@@ -29,6 +33,13 @@ const SOURCES = [
   'omerbenamram+evtx/samples/E_Windows_system32_winevt_logs_Microsoft-Windows-Shell-Core%4Operational.evtx',
   'williballenthin+python-evtx/tests/data/issue_39.evtx',
 ];
+const SECURITY = [
+  'NickSmet+ts-evtx/test/fixtures/Security.evtx',
+  'omerbenamram+evtx/samples/security.evtx',
+  'omerbenamram+evtx/samples/post-Security.evtx',
+  'omerbenamram+evtx/samples/Security_with_size_t.evtx',
+  'omerbenamram+evtx/samples/sysmon.evtx',
+];
 
 function skip(msg) {
   console.log(`evtx bench skipped: ${msg}`);
@@ -36,81 +47,62 @@ function skip(msg) {
 }
 
 if (!existsSync(corpus) || !existsSync(maker)) skip(`shared corpus not found at ${corpus}`);
-if (!existsSync(dist)) skip('dist/ missing: run `npm run build` first');
+if (!existsSync(join(repo, 'dist', 'cli.js'))) skip('dist/ missing: run `npm run build` first');
+const timeBin = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+if (!timeBin) skip('/usr/bin/time is needed to measure peak RSS');
 
-const expectedSize = 4096 + CHUNKS * 65536;
-if (!existsSync(big) || statSync(big).size !== expectedSize) {
-  mkdirSync(out, { recursive: true });
-  const r = spawnSync('python3', [maker, 'concat', big, String(CHUNKS), ...SOURCES.map((s) => join(corpus, s))], { stdio: 'inherit' });
-  if (r.status !== 0) skip('make_synthetic.py failed');
-}
-const mb = statSync(big).size / 1e6;
-
-// The reader runs in a child so its peak RSS is its own, not this script's. RENDER=1 renders every
-// record as a JSON line (the work comparable to evtxexport's XML); RENDER=0 reads the typed System
-// fields only, which is what collect, incident prefill and check need from a log.
-const child = `
-const { readEvtx, renderJsonLine } = await import(${JSON.stringify(dist)});
-const render = process.env.RENDER === '1';
-const t0 = process.hrtime.bigint();
-let records = 0, bytes = 0, ids = 0, warnings = 0;
-for await (const r of readEvtx(${JSON.stringify(big)}, { onWarning: () => warnings++ })) {
-  const s = r.system;
-  ids += s.eventId + s.level + (s.timeCreated ? 1 : 0) + s.provider.length + s.computer.length;
-  if (render) bytes += renderJsonLine(r).length; // rendered to a null sink
-  records++;
-}
-const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-const cpu = process.cpuUsage();
-console.log(JSON.stringify({ records, secs, cpuSecs: (cpu.user + cpu.system) / 1e6, bytes, ids, warnings, maxRssKb: process.resourceUsage().maxRSS }));
-`;
-function runOurs(render) {
-  const ours = spawnSync(process.execPath, ['--input-type=module', '-e', child], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, RENDER: render ? '1' : '0' } });
-  if (ours.status !== 0) {
-    console.error(ours.stderr);
-    process.exit(1);
+function build(name, sources) {
+  const file = join(out, name);
+  if (!existsSync(file) || statSync(file).size !== 4096 + CHUNKS * 65536) {
+    mkdirSync(out, { recursive: true });
+    const r = spawnSync('python3', [maker, 'concat', file, String(CHUNKS), ...sources.map((s) => join(corpus, s))], { stdio: 'inherit' });
+    if (r.status !== 0) skip('make_synthetic.py failed');
   }
-  return JSON.parse(ours.stdout.trim().split('\n').pop());
+  return file;
 }
-const fields = runOurs(false);
-const r = runOurs(true);
-const oursMBs = mb / r.secs;
-const oursCpuMBs = mb / r.cpuSecs;
-// Wall time is what users see; CPU time (user+sys) is also printed because on a shared machine the
-// wall-clock figures of two runs made a minute apart are not comparable.
-console.log(`file: ${big} (${mb.toFixed(1)} MB, ${CHUNKS} chunks), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
-console.log(
-  `clk-support readEvtx, System fields only: ${fields.records} records in ${fields.secs.toFixed(2)} s = ${(mb / fields.secs).toFixed(1)} MB/s ` +
-    `(CPU ${fields.cpuSecs.toFixed(2)} s), peak RSS ${(fields.maxRssKb / 1024).toFixed(1)} MB`,
-);
-console.log(
-  `clk-support readEvtx + renderJsonLine: ${r.records} records in ${r.secs.toFixed(2)} s = ${oursMBs.toFixed(1)} MB/s ` +
-    `(CPU ${r.cpuSecs.toFixed(2)} s = ${oursCpuMBs.toFixed(1)} MB/s per CPU-second), peak RSS ${(r.maxRssKb / 1024).toFixed(1)} MB, ${r.warnings} warnings`,
-);
 
-const which = spawnSync('sh', ['-c', 'command -v evtxexport'], { encoding: 'utf8' });
-if (which.status !== 0) {
-  console.log('evtxexport not installed (apt-get install libevtx-utils): no ratio');
-  process.exit(0);
+/** Runs a shell command with stdout to /dev/null; wall-clock, CPU (user+sys) and peak RSS. */
+function measure(argv) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(timeBin, ['-f', '%U %S %M', ...argv], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  const [user, sys, rssKb] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return { status: r.status, secs, cpuSecs: user + sys, rssMB: rssKb / 1024 };
 }
-// The shell's `times` gives the CPU time of evtxexport (its children line) without extra tools.
-const t0 = process.hrtime.bigint();
-const ee = spawnSync('sh', ['-c', 'evtxexport -f xml "$1" > /dev/null 2>&1; rc=$?; times; exit $rc', 'sh', big], { encoding: 'utf8' });
-const eeSecs = Number(process.hrtime.bigint() - t0) / 1e9;
-const seconds = (t) => {
-  const m = t.match(/^(\d+)m([\d.]+)s$/);
-  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
-};
-const childTimes = ee.stdout.trim().split('\n').pop().split(/\s+/).map(seconds);
-const eeCpuSecs = childTimes[0] + childTimes[1];
-const eeMBs = mb / eeSecs;
-const eeCpuMBs = mb / eeCpuSecs;
-console.log(
-  `evtxexport -f xml > /dev/null: exit ${ee.status} in ${eeSecs.toFixed(2)} s = ${eeMBs.toFixed(1)} MB/s ` +
-    `(CPU ${eeCpuSecs.toFixed(2)} s = ${eeCpuMBs.toFixed(1)} MB/s per CPU-second)`,
-);
-console.log(
-  `ratio, rendering every record: ${(oursMBs / eeMBs).toFixed(1)}x evtxexport wall-clock, ${(oursCpuMBs / eeCpuMBs).toFixed(1)}x per CPU-second ` +
-    '(goal >= 10x, ~140 MB/s, peak RSS < 150 MB)',
-);
-console.log(`ratio, System fields only: ${(mb / fields.secs / eeMBs).toFixed(1)}x evtxexport wall-clock`);
+
+const mark = (ok) => (ok ? 'met' : 'NOT MET');
+const evtxexport = spawnSync('sh', ['-c', 'command -v evtxexport'], { encoding: 'utf8' }).status === 0;
+
+for (const [label, file] of [['mixed', build('mixed.evtx', MIXED)], ['security-heavy', build('security.evtx', SECURITY)]]) {
+  const mb = statSync(file).size / 1e6;
+  console.log(`\n${label}: ${file} (${mb.toFixed(1)} MB, ${CHUNKS} chunks), load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+  const runs = {
+    jsonl: measure([process.execPath, bin, 'evtx', 'dump', file, '--format', 'jsonl']),
+    xml: measure([process.execPath, bin, 'evtx', 'dump', file, '--format', 'xml']),
+    stats: measure([process.execPath, bin, 'evtx', 'stats', file, '--json']),
+  };
+  for (const [name, r] of Object.entries(runs)) {
+    if (r.status !== 0) console.log(`  evtx ${name}: exit ${r.status}`);
+    console.log(
+      `  clk-support evtx ${name.padEnd(5)}: ${r.secs.toFixed(2)} s = ${(mb / r.secs).toFixed(1)} MB/s wall ` +
+        `(CPU ${r.cpuSecs.toFixed(2)} s = ${(mb / r.cpuSecs).toFixed(1)} MB/s per CPU-second), peak RSS ${r.rssMB.toFixed(1)} MB`,
+    );
+  }
+  let ratio;
+  if (evtxexport) {
+    const ee = measure(['evtxexport', '-f', 'xml', file]);
+    ratio = ee.secs / runs.jsonl.secs;
+    console.log(
+      `  evtxexport -f xml      : ${ee.secs.toFixed(2)} s = ${(mb / ee.secs).toFixed(1)} MB/s wall ` +
+        `(CPU ${ee.cpuSecs.toFixed(2)} s = ${(mb / ee.cpuSecs).toFixed(1)} MB/s per CPU-second), exit ${ee.status}`,
+    );
+    console.log(`  ratio JSON lines vs evtxexport: ${ratio.toFixed(1)}x wall-clock, ${(ee.cpuSecs / runs.jsonl.cpuSecs).toFixed(1)}x per CPU-second`);
+  } else console.log('  evtxexport not installed (apt-get install libevtx-utils): no ratio');
+  const rss = Math.max(...Object.values(runs).map((r) => r.rssMB));
+  console.log(
+    `  goals (wall-clock): JSON lines >= ${GOALS.jsonMBs} MB/s ${mark(mb / runs.jsonl.secs >= GOALS.jsonMBs)}; ` +
+      `>= ${GOALS.jsonRatio}x evtxexport ${ratio === undefined ? 'n/a' : mark(ratio >= GOALS.jsonRatio)}; ` +
+      `XML >= ${GOALS.xmlMBs} MB/s ${mark(mb / runs.xml.secs >= GOALS.xmlMBs)}; stats >= ${GOALS.statsMBs} MB/s ${mark(mb / runs.stats.secs >= GOALS.statsMBs)}; ` +
+      `peak RSS < ${GOALS.rssMB} MB ${mark(rss < GOALS.rssMB)} (${rss.toFixed(1)} MB)`,
+  );
+}

@@ -5,6 +5,8 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { evtxStats, levelName, parseLevels, readEvtx, renderJsonLine } from '../../src/logs/evtx/index.js';
 import { decodeArray, decodeScalar, fileTimeToIso, FileTime, readFileTimeDate, ValueType } from '../../src/logs/evtx/values.js';
+import { ChunkContext, type Node, NodeKind, TemplateInstance } from '../../src/logs/evtx/binxml.js';
+import { renderXml, resolveNodes } from '../../src/logs/evtx/resolve.js';
 import { fixture, readAll, repoRoot } from './helpers.js';
 
 /** Feeds a file through an AsyncIterable in awkward piece sizes, like an SFTP stream would. */
@@ -24,8 +26,13 @@ describe('readEvtx on shipped fixtures', () => {
     expect(warnings).toEqual([]);
     expect(records).toHaveLength(7);
     const r = records[0];
-    expect(r.recordId).toBe(1); // record header id; this filtered log keeps the original id in the XML
+    // This filtered log keeps the original EventRecordID; the record header numbers from 1.
+    expect(r.recordId).toBe(319457771);
+    expect(r.headerRecordId).toBe(1);
     expect(r.xml()).toContain('<EventRecordID>319457771</EventRecordID>');
+    const line = JSON.parse(renderJsonLine(r));
+    expect(line.recordId).toBe(319457771);
+    expect(line.headerRecordId).toBe(1);
     expect(r.system).toMatchObject({
       provider: 'Microsoft-Windows-Security-Auditing',
       providerGuid: '{54849625-5478-4994-A5BA-3E3B0328C30D}',
@@ -167,8 +174,12 @@ describe('evtxStats, levels and JSON lines', () => {
   it('counts records, levels, providers, time range and warnings', async () => {
     const s = await evtxStats(fixture('omerbenamram-sample_with_a_bad_chunk_magic.evtx'));
     expect(s.records).toBe(270);
-    expect(s.skippedChunks).toBe(2);
-    expect(s.chunks).toBeGreaterThan(0);
+    // 2 bad-magic chunks and 10 zeroed ones the header counts among its 16 (slots C00000XCCCX00000).
+    expect(s.skippedChunks).toBe(12);
+    expect(s.warnings.filter((w) => w.reason.startsWith('zeroed chunk'))).toHaveLength(10);
+    expect(s.chunks).toBe(4);
+    expect(s.skippedRecords).toBe(0);
+    expect(s.degradedRecords).toBe(0);
     expect(Object.values(s.byLevel).reduce((a, b) => a + b, 0)).toBe(270);
     expect(Object.values(s.byProvider).reduce((a, b) => a + b, 0)).toBe(270);
     expect(s.first!.getTime()).toBeLessThanOrEqual(s.last!.getTime());
@@ -189,7 +200,11 @@ describe('evtxStats, levels and JSON lines', () => {
       expect(line).not.toContain('\n');
       const o = JSON.parse(line);
       expect(o.eventId).toBe(r.system.eventId);
-      expect(o.timeCreated).toBe(r.system.timeCreated?.toISOString());
+      // 7 fraction digits as Windows renders SystemTime; the Date holds the same instant cut to ms.
+      expect(o.timeCreated).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z$/);
+      expect(o.timeCreated.slice(0, 23)).toBe(r.system.timeCreated?.toISOString().slice(0, 23));
+      expect(Date.parse(o.timeCreated)).toBe(r.system.timeCreated?.getTime());
+      expect(o.recordId).toBe(Number(r.xml().match(/<EventRecordID>(\d+)</)?.[1]));
       expect(o.data).toEqual(JSON.parse(JSON.stringify(r.data)));
     }
   });
@@ -214,8 +229,12 @@ describe('value decoding', () => {
     const st = Buffer.alloc(16);
     [2021, 3, 3, 31, 23, 51, 45, 18].forEach((v, i) => st.writeUInt16LE(v, i * 2));
     expect(decodeScalar(st, ValueType.SystemTime, 0, 16)).toBe('2021-03-31T23:51:45.018Z');
-    expect(decodeScalar(buf('98310000'), ValueType.HexInt32, 0, 4)).toBe('0x3198');
+    // HexInt32/HexInt64 zero-padded to 8/16 digits as evtxexport and python-evtx print them.
+    expect(decodeScalar(buf('98310000'), ValueType.HexInt32, 0, 4)).toBe('0x00003198');
+    expect(decodeScalar(buf('ff1f1f00'), ValueType.HexInt32, 0, 4)).toBe('0x001f1fff');
     expect(decodeScalar(buf('0000000000000280'), ValueType.HexInt64, 0, 8)).toBe('0x8002000000000000');
+    expect(decodeScalar(buf('0000000000000000'), ValueType.HexInt64, 0, 8)).toBe('0x0000000000000000');
+    expect(decodeScalar(buf('e703000000000000'), ValueType.HexInt64, 0, 8)).toBe('0x00000000000003e7');
     expect(decodeScalar(buf('4c020000'), ValueType.SizeT, 0, 4)).toBe('0x24c');
     expect(decodeScalar(buf('02000000'), ValueType.Bool, 0, 4)).toBe(true); // irregular bools
     expect(decodeScalar(buf('feffffff'), ValueType.Int32, 0, 4)).toBe(-2);
@@ -324,5 +343,48 @@ describe('crafted input', () => {
     const { records, warnings } = await readAll([craftedFile(binxml)]);
     expect(records).toEqual([]);
     expect(warnings[0].reason).toContain('claims 4294967295 values');
+  });
+});
+
+describe('fidelity details', () => {
+  it('a string array of size 0 still renders one empty element, as Windows and both peers do', () => {
+    // Template <Files><File>%0</File></Files> with value 0 a string array (0x81) of 0 bytes.
+    const buf = Buffer.alloc(1024);
+    buf.writeUInt16LE(0, 600); // value size
+    buf[602] = ValueType.String | ValueType.ArrayFlag;
+    const ctx = new ChunkContext(buf, buf.length);
+    const file: Node = { k: NodeKind.Element, name: 'File', attrs: [], children: [{ k: NodeKind.Subst, index: 0, type: 0x81, optional: false }] };
+    const files: Node = { k: NodeKind.Element, name: 'Files', attrs: [], children: [file] };
+    const inst = new TemplateInstance({ offset: 512, nodes: [files] }, ctx, 600, [604], 0);
+    expect(renderXml(resolveNodes([files], inst, ctx, 0))).toBe('<Files>\n  <File/>\n</Files>\n');
+    // Two items render two elements.
+    const two = Buffer.from('a\0b\0', 'utf16le');
+    two.copy(buf, 604);
+    buf.writeUInt16LE(two.length, 600);
+    expect(renderXml(resolveNodes([files], inst, ctx, 0))).toBe('<Files>\n  <File>a</File>\n  <File>b</File>\n</Files>\n');
+  });
+
+  it('ExtraInfo is "\\n" because its value bytes are one LF (0a 00); evtxexport trims it to ""', async () => {
+    const { records } = await readAll(fixture('omerbenamram-Application_no_crc32.evtx'));
+    const r = records.find((x) => 'ExtraInfo' in x.data)!;
+    expect(r.data.ExtraInfo).toBe('\n');
+    expect(r.xml()).toContain('<Data Name="ExtraInfo">\n</Data>');
+    expect(JSON.parse(renderJsonLine(r)).data.ExtraInfo).toBe('\n');
+    // The bytes: find the nested EventData instance and its ExtraInfo substitution.
+    const outer = (r as unknown as { nodes: { inst: TemplateInstance }[] }).nodes[0].inst;
+    let raw: string | undefined;
+    for (let i = 0; i < outer.count; i++) {
+      if (outer.type(i) !== ValueType.BinXml) continue;
+      const inner = (outer.nestedNodes(i)[0] as { inst: TemplateInstance }).inst;
+      const def = JSON.stringify(inner.def.nodes);
+      const index = Number(def.match(/"s":"ExtraInfo"\}\]\}\],"children":\[\{"k":3,"index":(\d+)/)?.[1]);
+      raw = inner.chunk.buf.subarray(inner.start(index), inner.end(index)).toString('hex');
+    }
+    expect(raw).toBe('0a00');
+  });
+
+  it('XML output stays well-formed for control characters, unknown entities and hostile names', () => {
+    const nodes = [{ t: 'e' as const, name: 'Da ta<', attrs: [['a', 'x\u0001'] as [string, string], ['a', 'dup'] as [string, string]], children: [{ t: 'v' as const, v: 'v\u0003&' }] }];
+    expect(renderXml(nodes)).toBe('<Da_ta_ a="x\ufffd">v\ufffd&amp;</Da_ta_>\n');
   });
 });

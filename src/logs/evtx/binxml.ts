@@ -78,6 +78,9 @@ export interface TemplateDef {
  * from the value descriptors in place; only the start offsets are kept (one array per record).
  */
 export class TemplateInstance {
+  /** Nested BinXml values parsed so far, by index; [] for a damaged one (left out of the output). */
+  private nested?: Node[][];
+
   constructor(
     readonly def: TemplateDef,
     readonly chunk: ChunkContext,
@@ -103,6 +106,21 @@ export class TemplateInstance {
     const d = this.descriptors + 4 * i;
     const buf = this.chunk.buf;
     return this.starts[i] + (buf[d] | (buf[d + 1] << 8));
+  }
+
+  /** The nodes of BinXml value i, parsed once (the reader parses them all when it reads the record). */
+  nestedNodes(i: number): Node[] {
+    let nodes = this.nested?.[i];
+    if (nodes === undefined) {
+      nodes = parseStream(this.chunk, this.start(i), this.end(i), this.depth + 1);
+      (this.nested ??= [])[i] = nodes;
+    }
+    return nodes;
+  }
+
+  /** Leaves a damaged nested value out of data and XML (the reader has reported it). */
+  markDamaged(i: number): void {
+    (this.nested ??= [])[i] = [];
   }
 }
 

@@ -9,7 +9,10 @@ export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
 export type { EvtxSystem } from './record.js';
 
 export interface EvtxRecord {
+  /** System/EventRecordID (what Windows shows and SAP notes cite); the header's number if absent. */
   recordId: bigint | number;
+  /** The record header's number. It equals EventRecordID in live logs, not in filtered/exported ones. */
+  headerRecordId?: bigint | number;
   /** Record header time (when written), not the event time: use system.timeCreated for windows. */
   writtenTime: Date;
   system: EvtxSystem;
@@ -17,6 +20,8 @@ export interface EvtxRecord {
   data: Record<string, unknown>;
   /** Rendered XML of the record, like evtxexport -f xml output. */
   xml(): string;
+  /** Carved from chunk slack (readEvtx with recover: true), not a record the log lists. */
+  recovered?: boolean;
 }
 
 /**
@@ -58,12 +63,18 @@ export function parseLevels(spec: string): number[] | undefined {
   return out;
 }
 
-/** One JSON object per line: record id, times (ISO), System fields and data. */
+/**
+ * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
+ * number), times (ISO; timeCreated with Windows' 7 fraction digits), System fields and data.
+ */
 export function renderJsonLine(r: EvtxRecord): string {
   const s = r.system;
-  let out = `{"recordId":${typeof r.recordId === 'bigint' ? `"${r.recordId}"` : r.recordId}`;
-  const written = r instanceof EvtxRecordImpl ? isoOfMs(r.writtenMs) : isoOrNull(r.writtenTime);
-  out += `,"timeCreated":${isoOrNull(s.timeCreated)},"writtenTime":${written}`;
+  let out = `{"recordId":${idJson(r.recordId)}`;
+  if (r.headerRecordId !== undefined) out += `,"headerRecordId":${idJson(r.headerRecordId)}`;
+  const impl = r instanceof EvtxRecordImpl ? r : undefined;
+  const created = impl?.timeCreatedText();
+  const written = impl ? isoOfMs(impl.writtenMs) : isoOrNull(r.writtenTime);
+  out += `,"timeCreated":${created !== undefined ? `"${created}"` : isoOrNull(s.timeCreated)},"writtenTime":${written}`;
   out += `,"provider":${jsonString(s.provider)}`;
   if (s.providerGuid !== undefined) out += `,"providerGuid":${jsonString(s.providerGuid)}`;
   out += `,"eventId":${s.eventId},"level":${s.level},"levelName":"${levelName(s.level)}"`;
@@ -75,7 +86,12 @@ export function renderJsonLine(r: EvtxRecord): string {
   if (s.processId !== undefined) out += `,"processId":${s.processId}`;
   if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
   // Records of this reader render their data straight from the chunk bytes, without the object.
+  if (r.recovered) out += ',"recovered":true';
   return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
+}
+
+function idJson(id: bigint | number): string {
+  return typeof id === 'bigint' ? `"${id}"` : String(id);
 }
 
 function isoOrNull(d: Date | undefined): string {
@@ -94,20 +110,32 @@ export interface EvtxStats {
   byLevel: Record<string, number>;
   byProvider: Record<string, number>;
   warnings: EvtxWarning[];
-  /** Chunks read; skippedChunks counts damaged slots (all-zero preallocated slots are in neither). */
+  /**
+   * Chunks read; skippedChunks counts damaged slots: bad magic, truncated, or zeroed while the header
+   * counts them or a later chunk follows (all-zero preallocated slots at the end are in neither).
+   */
   chunks: number;
   skippedChunks: number;
+  /** Records left out (their BinXml or template is unreadable), each reported in warnings. */
+  skippedRecords: number;
+  /** Records given without a damaged part (a nested BinXml value), each reported in warnings. */
+  degradedRecords: number;
+  /** The input is not an .evtx file at all (empty, text, another format). */
+  notEvtx: boolean;
 }
 
 /** Record count, TimeCreated range, counts by level name and provider, and every warning. */
 export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Promise<EvtxStats> {
-  const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0 };
+  const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0, skippedRecords: 0, degradedRecords: 0, notEvtx: false };
   let first = Infinity;
   let last = -Infinity;
   const it = readEvtxRecords(source, {
     signal: opts.signal,
     onWarning: (w) => {
       stats.warnings.push(w);
+      if (w.record === 'skipped') stats.skippedRecords++;
+      else if (w.record === 'degraded') stats.degradedRecords++;
+      if (w.notEvtx) stats.notEvtx = true;
       opts.onWarning?.(w);
     },
     onChunk: (index, status) => {
@@ -116,17 +144,26 @@ export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Pro
       opts.onChunk?.(index, status);
     },
   });
+  // Counted in Maps keyed by the level number and provider string, turned into objects at the end:
+  // cheaper per record than name lookups and string-keyed object properties.
+  const byLevel = new Map<number, number>();
+  const byProvider = new Map<string, number>();
   for await (const r of it) {
     stats.records++;
-    const level = levelName(r.system.level);
-    stats.byLevel[level] = (stats.byLevel[level] ?? 0) + 1;
-    stats.byProvider[r.system.provider] = (stats.byProvider[r.system.provider] ?? 0) + 1;
-    const t = r.system.timeCreated?.getTime();
+    const s = r.system;
+    byLevel.set(s.level, (byLevel.get(s.level) ?? 0) + 1);
+    byProvider.set(s.provider, (byProvider.get(s.provider) ?? 0) + 1);
+    const t = s.timeCreated?.getTime();
     if (t !== undefined && !Number.isNaN(t)) {
       if (t < first) first = t;
       if (t > last) last = t;
     }
   }
+  for (const [level, n] of byLevel) {
+    const name = levelName(level);
+    stats.byLevel[name] = (stats.byLevel[name] ?? 0) + n;
+  }
+  for (const [provider, n] of byProvider) stats.byProvider[provider] = n;
   if (first !== Infinity) stats.first = new Date(first);
   if (last !== -Infinity) stats.last = new Date(last);
   return stats;

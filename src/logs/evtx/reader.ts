@@ -3,15 +3,19 @@
 
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { ChunkContext, parseStream } from './binxml.js';
+import { type Node, ChunkContext, NodeKind, parseStream } from './binxml.js';
 import { EvtxRecordImpl } from './record.js';
-import { readFileTimeMs } from './values.js';
+import { ValueType, readFileTimeMs } from './values.js';
 
 export interface EvtxWarning {
   kind: 'header' | 'chunk' | 'record';
   chunk?: number;
   offset: number;
   reason: string;
+  /** The input is not an .evtx file at all (empty, text, another format): nothing can be read. */
+  notEvtx?: true;
+  /** For 'record': the record was left out ('skipped') or is given without a damaged part ('degraded'). */
+  record?: 'skipped' | 'degraded';
 }
 
 export interface ReadOptions {
@@ -19,6 +23,11 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Called once per chunk slot (statistics). */
   onChunk?: (index: number, status: ChunkStatus) => void;
+  /**
+   * Yield only records carved from chunk slack (past the last record the chunk header lists), each
+   * with recovered = true; the normal records are then not yielded. Off by default.
+   */
+  recover?: boolean;
 }
 
 /** 'empty': an all-zero (preallocated) slot; 'bad': a damaged slot that was skipped. */
@@ -118,11 +127,26 @@ const FILE_MAGIC = 'ElfFile\0';
 const CHUNK_MAGIC = 'ElfChnk\0';
 const FLAG_NO_CRC = 0x4;
 
-/** Validates magic and CRC of the file header. Its counters are not used: they are often stale. */
-function checkFileHeader(h: Slot, warn: (w: EvtxWarning) => void): boolean {
-  if (h.len < 128 || h.buf.toString('latin1', 0, 8) !== FILE_MAGIC) {
-    warn({ kind: 'header', offset: 0, reason: h.len < 128 ? 'file shorter than the 128-byte header' : 'bad file magic (not ElfFile); trying the chunks' });
-    return false;
+/**
+ * Validates magic and CRC of the file header. Its chunk count is used only to tell a zeroed chunk
+ * (damage: inside the count) from a preallocated empty slot; it is not trusted to end the reading.
+ */
+function checkFileHeader(h: Slot, warn: (w: EvtxWarning) => void): 'ok' | 'bad' | 'cut' | 'not-evtx' {
+  const magic = h.buf.toString('latin1', 0, Math.min(8, h.len));
+  if (h.len < 128 || magic !== FILE_MAGIC) {
+    // A file that does not even start like one (text, another format) is not an event log; a cut
+    // ElfFile header is a damaged one.
+    const cutEvtx = magic === FILE_MAGIC.slice(0, magic.length) && magic.length > 0;
+    if (h.len >= 128) {
+      warn({ kind: 'header', offset: 0, reason: 'bad file magic (not ElfFile); trying the chunks' });
+      return 'bad';
+    }
+    if (cutEvtx) {
+      warn({ kind: 'header', offset: 0, reason: `file shorter than the 128-byte header (${h.len} bytes)` });
+      return 'cut';
+    }
+    warn({ kind: 'header', offset: 0, reason: `file of ${h.len} bytes that does not start with ElfFile; not an .evtx file`, notEvtx: true });
+    return 'not-evtx';
   }
   const flags = h.buf.readUInt32LE(120);
   if (!(flags & FLAG_NO_CRC)) {
@@ -130,7 +154,7 @@ function checkFileHeader(h: Slot, warn: (w: EvtxWarning) => void): boolean {
     const actual = crc32(h.buf.subarray(0, 120));
     if (stored !== actual) warn({ kind: 'header', offset: 124, reason: `file header CRC mismatch (stored ${hex(stored)}, computed ${hex(actual)})` });
   }
-  return true;
+  return 'ok';
 }
 
 function hex(n: number): string {
@@ -155,7 +179,7 @@ function chunkHeaderCrc(buf: Buffer): number {
 }
 
 /** Parses one chunk slot and yields its records; problems go to `warn`. */
-export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: (w: EvtxWarning) => void): Generator<EvtxRecordImpl, ChunkStatus> {
+export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: (w: EvtxWarning) => void, recover = false): Generator<EvtxRecordImpl, ChunkStatus> {
   const { buf, len } = slot;
   if (len < CHUNK_HEADER_SIZE) {
     if (allZero(buf, 0, len)) return 'empty';
@@ -204,7 +228,7 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
     // A torn write leaves the trailing size copy wrong. Records whose copy is merely zeroed still parse
     // (the Rust crate keeps them); one that also carries an id outside the chunk's range is stale slack.
     if (buf.readUInt32LE(off + size - 4) !== size && (recordId < firstRecordId || recordId > lastRecordId)) {
-      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: size copy mismatch and id outside chunk range; skipped` });
+      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: size copy mismatch and id outside chunk range; skipped`, record: 'skipped' });
       off += size;
       continue;
     }
@@ -212,18 +236,63 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
     let rec: EvtxRecordImpl | undefined;
     try {
       const nodes = parseStream(ctx, off + RECORD_HEADER_SIZE, off + size - 4, 0);
+      const damage = nestedDamage(nodes, { n: 4096 });
       rec = new EvtxRecordImpl(recordId, written, ctx, nodes);
+      if (damage !== undefined) {
+        warn({ kind: 'record', chunk: index, offset: at, reason: `record ${rec.recordId}: ${damage}; given without the damaged part`, record: 'degraded' });
+      }
     } catch (e) {
       // Malformed BinXml (BinXmlError), reads past a buffer (RangeError) or anything else a crafted
       // record provokes: the record is skipped and reported, the walk goes on.
       const message = e instanceof Error ? e.message : String(e);
-      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: ${message}` });
+      warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: ${message}; skipped`, record: 'skipped' });
     }
-    if (rec) yield rec;
+    if (rec && !recover) yield rec;
     off += size;
     if (recordId === lastRecordId) break;
   }
+  if (recover) yield* carveSlack(ctx, off);
   return 'ok';
+}
+
+/**
+ * Records left in a chunk's slack (after its last listed record): older records a rewrite did not
+ * overwrite. Only complete, well-formed ones are kept: record magic, a size that fits, the trailing
+ * size copy equal to it, BinXml that parses and renders an <Event>. Slack is not damage: what does not
+ * parse is passed over.
+ */
+function* carveSlack(ctx: ChunkContext, from: number): Generator<EvtxRecordImpl> {
+  const buf = ctx.buf;
+  const len = ctx.len;
+  let off = (from + 7) & ~7; // records start on 8-byte boundaries
+  while (off + MIN_RECORD_SIZE <= len) {
+    if (buf.readUInt32LE(off) !== 0x00002a2a) {
+      off += 8;
+      continue;
+    }
+    const size = buf.readUInt32LE(off + 4);
+    if (size < MIN_RECORD_SIZE || off + size > len || buf.readUInt32LE(off + size - 4) !== size) {
+      off += 8;
+      continue;
+    }
+    let rec: EvtxRecordImpl | undefined;
+    const id = readU64(buf, off + 8);
+    try {
+      const nodes = parseStream(ctx, off + RECORD_HEADER_SIZE, off + size - 4, 0);
+      if (nestedDamage(nodes, { n: 4096 }) === undefined) {
+        rec = new EvtxRecordImpl(id, readFileTimeMs(buf, off + 16), ctx, nodes);
+        rec.recovered = true;
+        // Well-formed means it renders as an event: a fragment that resolves to nothing is not one.
+        if (!rec.xml().startsWith('<Event')) rec = undefined;
+      }
+    } catch {
+      // not a record any more (partly overwritten): keep scanning
+    }
+    if (rec) {
+      yield rec;
+      off += size;
+    } else off += 8;
+  }
 }
 
 /** All records of a file or stream, in physical chunk order. */
@@ -233,11 +302,27 @@ export async function* readEvtxRecords(source: EvtxSource, opts: ReadOptions = {
   let index = -1;
   let fileOffset = 0;
   let headerBad = false;
+  let headerCut = false;
+  let headerChunks = 0;
+  // All-zero slots past the header's count: preallocated space at the end of a log, or zeroed
+  // chunks when a real chunk follows them. Decided when the next non-empty slot (or EOF) comes.
+  const zeroSlots: number[] = [];
+  const settleZeroSlots = (damaged: boolean, before: number) => {
+    for (const z of zeroSlots) {
+      if (damaged) warn({ kind: 'chunk', chunk: z, offset: FILE_HEADER_SIZE + z * CHUNK_SIZE, reason: `zeroed chunk (all zero bytes) before chunk ${before}; its records are lost` });
+      opts.onChunk?.(z, damaged ? 'bad' : 'empty');
+    }
+    zeroSlots.length = 0;
+  };
   try {
     for await (const slot of slots) {
       opts.signal?.throwIfAborted();
       if (index === -1) {
-        headerBad = !checkFileHeader(slot, warn);
+        const header = checkFileHeader(slot, warn);
+        if (header === 'not-evtx') return;
+        headerBad = header !== 'ok';
+        headerCut = header === 'cut';
+        if (!headerBad) headerChunks = slot.buf.readUInt16LE(42);
         index = 0;
         fileOffset = FILE_HEADER_SIZE;
         if (!headerBad && slot.len < FILE_HEADER_SIZE) warn({ kind: 'header', offset: 0, reason: 'file ends inside the 4096-byte header' });
@@ -246,22 +331,66 @@ export async function* readEvtxRecords(source: EvtxSource, opts: ReadOptions = {
       // A damaged file header is survivable when chunks follow (each carries its own magic); when
       // the first slot is no chunk either, this is not an event log: stop instead of warning per slot.
       if (headerBad && index === 0 && slot.buf.toString('latin1', 0, 8) !== CHUNK_MAGIC) {
-        warn({ kind: 'chunk', chunk: 0, offset: fileOffset, reason: 'no chunk after a bad file header; not an .evtx file' });
+        warn({ kind: 'chunk', chunk: 0, offset: fileOffset, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
         return;
       }
       // Read every slot to EOF: header chunk counts are often stale (dirty or VSS-copied logs).
-      const it = readChunk(slot, index, fileOffset, warn);
+      const it = readChunk(slot, index, fileOffset, warn, opts.recover);
       let r = it.next();
       while (!r.done) {
         yield r.value;
         opts.signal?.throwIfAborted();
         r = it.next();
       }
-      opts.onChunk?.(index, r.value);
+      let status = r.value;
+      if (status === 'empty' && index < headerChunks) {
+        // The header counts this chunk as written: zero bytes here mean its records were wiped.
+        warn({ kind: 'chunk', chunk: index, offset: fileOffset, reason: `zeroed chunk (all zero bytes) inside the header's ${headerChunks} chunks; its records are lost` });
+        status = 'bad';
+      }
+      if (status === 'empty') zeroSlots.push(index);
+      else {
+        settleZeroSlots(true, index);
+        opts.onChunk?.(index, status);
+      }
       index++;
       fileOffset += slot.len;
     }
+    if (index === -1) warn({ kind: 'header', offset: 0, reason: 'empty file (0 bytes); not an .evtx file', notEvtx: true });
+    else if (index === 0 && headerBad && !headerCut) warn({ kind: 'chunk', chunk: 0, offset: FILE_HEADER_SIZE, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
+    else if (index < headerChunks) warn({ kind: 'header', offset: 42, reason: `the header lists ${headerChunks} chunks, the file ends after ${index}` });
+    settleZeroSlots(false, index);
   } finally {
     await slots.return(undefined);
   }
+}
+
+/**
+ * Parses every nested BinXml value of a record's template instances now, so damage inside them is
+ * found (and reported) when the record is read, whatever is rendered later. A damaged value is
+ * left out of data and XML; the first reason is returned.
+ */
+function nestedDamage(nodes: Node[], budget: { n: number }): string | undefined {
+  let first: string | undefined;
+  for (const n of nodes) {
+    if (--budget.n < 0) return first;
+    if (n.k === NodeKind.Element) {
+      const inner = nestedDamage(n.children, budget);
+      first ??= inner;
+    } else if (n.k === NodeKind.Instance) {
+      const inst = n.inst;
+      for (let i = 0; i < inst.count; i++) {
+        if (inst.type(i) !== ValueType.BinXml) continue;
+        let inner: string | undefined;
+        try {
+          inner = nestedDamage(inst.nestedNodes(i), budget);
+        } catch (e) {
+          inst.markDamaged(i);
+          inner = `substitution ${i}: ${e instanceof Error ? e.message : String(e)}`;
+        }
+        first ??= inner;
+      }
+    }
+  }
+  return first;
 }

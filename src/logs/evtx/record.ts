@@ -1,10 +1,10 @@
 // One event record: System fields are read straight from the template's substitution values (no
 // tree building on the hot path); data and xml() are resolved lazily from the same chunk bytes.
 
-import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind, parseStream } from './binxml.js';
+import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, readFileTimeDate, scalarText } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
   provider: string;
@@ -15,6 +15,8 @@ export interface EvtxSystem {
   opcode?: number;
   keywords?: string;
   timeCreated: Date | undefined;
+  /** System/EventRecordID: the number Windows, SAP notes and Event Viewer show. */
+  eventRecordId?: number | bigint;
   computer: string;
   channel: string;
   userSid?: string;
@@ -31,6 +33,7 @@ const enum Field {
   Opcode,
   Keywords,
   TimeCreated,
+  EventRecordId,
   Computer,
   Channel,
   UserSid,
@@ -82,6 +85,7 @@ function systemPlan(def: TemplateDef): Source[] | null {
       [Field.Opcode, el('Opcode')?.children],
       [Field.Keywords, el('Keywords')?.children],
       [Field.TimeCreated, attrNodes(el('TimeCreated'), 'SystemTime')],
+      [Field.EventRecordId, el('EventRecordID')?.children],
       [Field.Computer, el('Computer')?.children],
       [Field.Channel, el('Channel')?.children],
       [Field.UserSid, attrNodes(el('Security'), 'UserID')],
@@ -113,6 +117,16 @@ function toInt(v: unknown): number | undefined {
   return undefined;
 }
 
+function toRecordId(v: unknown): number | bigint | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 ? v : undefined;
+  if (typeof v === 'bigint') return v >= 0n ? v : undefined;
+  if (typeof v === 'string' && /^\d{1,20}$/.test(v)) {
+    const n = Number(v);
+    return Number.isSafeInteger(n) ? n : BigInt(v);
+  }
+  return undefined;
+}
+
 function toDate(v: unknown): Date | undefined {
   if (v instanceof FileTime) return v.toDate();
   if (typeof v === 'string' && v !== '') {
@@ -133,6 +147,7 @@ function emptySystem(): EvtxSystem {
     opcode: undefined,
     keywords: undefined,
     timeCreated: undefined,
+    eventRecordId: undefined,
     computer: '',
     channel: '',
     userSid: undefined,
@@ -166,6 +181,9 @@ function setField(sys: EvtxSystem, field: Field, v: unknown): void {
       break;
     case Field.TimeCreated:
       sys.timeCreated = v instanceof Date ? v : toDate(v);
+      break;
+    case Field.EventRecordId:
+      sys.eventRecordId = toRecordId(v);
       break;
     case Field.Computer:
       sys.computer = scalarText(v as Scalar);
@@ -233,6 +251,7 @@ export function systemFromTree(event: XElement | undefined): EvtxSystem {
   if (childElement(s, 'Opcode')) setField(sys, Field.Opcode, text('Opcode'));
   setField(sys, Field.Keywords, text('Keywords') ?? null);
   setField(sys, Field.TimeCreated, attrValue(childElement(s, 'TimeCreated'), 'SystemTime'));
+  setField(sys, Field.EventRecordId, text('EventRecordID'));
   setField(sys, Field.Computer, text('Computer') ?? '');
   setField(sys, Field.Channel, text('Channel') ?? '');
   setField(sys, Field.UserSid, attrValue(childElement(s, 'Security'), 'UserID') ?? null);
@@ -366,7 +385,7 @@ function dataEntriesOf(inst: TemplateInstance, depth: number): { inst: TemplateI
   if (plan.entries !== null) return { inst, plan };
   if (plan.nested >= inst.count || inst.type(plan.nested) === ValueType.Null) return 'none';
   if (inst.type(plan.nested) !== ValueType.BinXml || depth > 8) return null;
-  const nodes = parseStream(inst.chunk, inst.start(plan.nested), inst.end(plan.nested), depth + 1);
+  const nodes = inst.nestedNodes(plan.nested);
   if (nodes.length !== 1 || nodes[0].k !== NodeKind.Instance) return null;
   return dataEntriesOf(nodes[0].inst, depth + 1);
 }
@@ -421,17 +440,28 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
 }
 
 /** The template instance of a record that is exactly one instance (the fast paths need this). */
+/** Substitution index of TimeCreated in a System plan (-1: none or a constant). */
+function timeSlot(plan: Source[]): number {
+  for (const src of plan) if (src.field === Field.TimeCreated) return src.index;
+  return -1;
+}
+
 function singleInstance(nodes: Node[]): TemplateInstance | undefined {
   return nodes.length === 1 && nodes[0].k === NodeKind.Instance ? nodes[0].inst : undefined;
 }
 
+const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z$/;
+
 export class EvtxRecordImpl {
+  /** Carved from chunk slack by readEvtx(..., { recover: true }), not one of the log's records. */
+  recovered = false;
   readonly system: EvtxSystem;
   private tree?: XNode[];
   private dataCache?: Record<string, unknown>;
 
   constructor(
-    readonly recordId: bigint | number,
+    /** The record header's number (the chunk's sequence); equals EventRecordID in live logs only. */
+    readonly headerRecordId: bigint | number,
     /** Record header time in ms since 1970; the Date is made only when asked for. */
     readonly writtenMs: number,
     private readonly chunk: ChunkContext,
@@ -440,6 +470,38 @@ export class EvtxRecordImpl {
     const only = singleInstance(nodes);
     const plan = only ? systemPlan(only.def) : null;
     this.system = (only && plan && systemFromPlan(only, plan)) || systemFromTree(rootEvent(this.resolved()));
+  }
+
+  /** System/EventRecordID, or the header's number for a record without one. */
+  get recordId(): bigint | number {
+    return this.system.eventRecordId ?? this.headerRecordId;
+  }
+
+  /**
+   * TimeCreated as Windows renders it, with all 7 fraction digits (2016-08-18T16:34:41.6152344Z);
+   * undefined when the record has no usable time. system.timeCreated is the same instant cut to ms.
+   */
+  timeCreatedText(): string | undefined {
+    const t = this.system.timeCreated?.getTime();
+    if (t === undefined || !(Math.abs(t) <= 8.64e15)) return undefined;
+    const only = singleInstance(this.nodes);
+    const plan = only ? systemPlan(only.def) : null;
+    if (only && plan) {
+      const at = timeSlot(plan);
+      if (at >= 0 && at < only.count && only.type(at) === ValueType.FileTime && only.end(at) - only.start(at) >= 8) {
+        const buf = only.chunk.buf;
+        const start = only.start(at);
+        return fileTimeIso(buf.readUInt32LE(start + 4), buf.readUInt32LE(start));
+      }
+    }
+    try {
+      const event = rootEvent(this.resolved());
+      const text = attrValue(event && childElement(event, 'System') && childElement(childElement(event, 'System')!, 'TimeCreated'), 'SystemTime');
+      if (text !== undefined && ISO_TIME.test(text)) return text;
+    } catch {
+      // a damaged tree: the millisecond time below still holds
+    }
+    return undefined;
   }
 
   get writtenTime(): Date {
@@ -488,7 +550,8 @@ export class EvtxRecordImpl {
     try {
       return renderXml(this.resolved());
     } catch (e) {
-      return `<!-- record ${this.recordId}: ${(e as Error).message} -->\n`;
+      // "--" may not appear inside an XML comment.
+      return `<!-- record ${this.recordId}: ${(e as Error).message.replace(/-(?=-)/g, '- ')} -->\n`;
     }
   }
 }

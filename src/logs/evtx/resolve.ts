@@ -2,7 +2,7 @@
 // that tree as XML. Used on demand only: xml(), and data / System fields of records the fast paths
 // in record.ts do not cover.
 
-import { type ChunkContext, type Node, type TemplateInstance, BinXmlError, NodeKind, parseStream } from './binxml.js';
+import { type ChunkContext, type Node, type TemplateInstance, BinXmlError, NodeKind } from './binxml.js';
 import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from './values.js';
 
 export interface XElement {
@@ -63,14 +63,15 @@ export function resolveNodes(nodes: Node[], inst: TemplateInstance | null, ctx: 
         break;
       case NodeKind.EntityRef: {
         const ch = ENTITIES[n.name];
-        out.push(ch !== undefined ? { t: 'v', v: ch } : { t: 'r', s: `&${n.name};` });
+        // An entity the document does not declare would make the output ill-formed: keep it as text.
+        out.push({ t: 'v', v: ch !== undefined ? ch : `&${n.name};` });
         break;
       }
       case NodeKind.CData:
-        out.push({ t: 'r', s: `<![CDATA[${n.s}]]>` });
+        out.push({ t: 'r', s: `<![CDATA[${xmlChars(n.s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>` });
         break;
       case NodeKind.PI:
-        out.push({ t: 'r', s: `<?${n.target}${n.data ? ' ' + n.data : ''}?>` });
+        out.push({ t: 'r', s: `<?${xmlName(n.target)}${n.data ? ' ' + xmlChars(n.data).replace(/\?>/g, '? >') : ''}?>` });
         break;
       case NodeKind.Instance:
         resolveNodes(n.inst.def.nodes, n.inst, n.inst.chunk, n.inst.depth, out);
@@ -88,8 +89,7 @@ function resolveSubst(index: number, inst: TemplateInstance | null, ctx: ChunkCo
   if (type === ValueType.Null) return;
   if (type === ValueType.BinXml) {
     // Nested BinXml value (UserData of many events, CAPI2): parse it in the same chunk context.
-    const nested = parseStream(ctx, start, end, depth + 1);
-    resolveNodes(nested, null, ctx, depth + 1, out);
+    resolveNodes(inst.nestedNodes(index), null, ctx, depth + 1, out);
     return;
   }
   if (type & ValueType.ArrayFlag) {
@@ -126,7 +126,10 @@ function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstanc
   if (only && only.k === NodeKind.Subst && only.optional && inst && only.index < inst.count && inst.type(only.index) === ValueType.Null) return;
   // An element whose only content is an array substitution is repeated once per item.
   if (only && only.k === NodeKind.Subst && inst && only.index < inst.count && inst.type(only.index) & ValueType.ArrayFlag) {
-    const items = decodeArray(ctx.buf, inst.type(only.index), inst.start(only.index), inst.end(only.index));
+    const items: Scalar[] = decodeArray(ctx.buf, inst.type(only.index), inst.start(only.index), inst.end(only.index));
+    // An empty array still renders one empty element, as Windows, evtxexport and python-evtx do
+    // (<Files><File/></Files>, not <Files/>).
+    if (items.length === 0) items.push('');
     for (const item of items) out.push({ t: 'e', name: n.name, attrs, children: [{ t: 'v', v: item }] });
     return;
   }
@@ -137,55 +140,114 @@ function isEmptyText(n: XNode): boolean {
   return n.t === 'v' && (n.v === '' || n.v === null);
 }
 
+/**
+ * Characters XML 1.0 does not allow at all, not even as &#n; (C0 controls but tab, LF, CR; U+FFFE,
+ * U+FFFF). Real logs hold them (e.g. MinPasswordAge = U+0003 in Security 4738); the XML output shows
+ * U+FFFD in their place so the document stays well-formed. JSON lines keep the exact value.
+ */
+const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g;
+
+function xmlChars(s: string): string {
+  return s.replace(NOT_XML_CHAR, '\ufffd');
+}
+
+const SPECIAL_TEXT = /[&<>\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+const SPECIAL_ATTR = /[&<>"\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
+
 export function escapeText(s: string): string {
-  if (!/[&<>]/.test(s)) return s;
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  if (!SPECIAL_TEXT.test(s)) return s;
+  return xmlChars(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export function escapeAttr(s: string): string {
-  if (!/[&<>"]/.test(s)) return s;
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  if (!SPECIAL_ATTR.test(s)) return s;
+  return xmlChars(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+const PLAIN_NAME = /^[A-Za-z_][-A-Za-z0-9._:]*$/;
+const nameCache = new Map<string, string>();
+
+/**
+ * An element or attribute name usable in XML. Names come from the file: a crafted one ("a b", "<x")
+ * would break the document, so characters no XML name may hold become "_".
+ */
+function xmlName(name: string): string {
+  if (PLAIN_NAME.test(name)) return name;
+  let safe = nameCache.get(name);
+  if (safe === undefined) {
+    safe = name.replace(/[^\p{L}\p{N}._:-]/gu, '_').replace(/^(?=[^\p{L}_:])/u, '_') || '_';
+    if (nameCache.size > 1024) nameCache.clear();
+    nameCache.set(name, safe);
+  }
+  return safe;
 }
 
 /** Renders like evtxexport: 2-space indentation, double quotes, text-only elements on one line. */
 export function renderXml(nodes: XNode[]): string {
-  const parts: string[] = [];
-  for (const n of nodes) renderNode(n, '', parts);
-  return parts.join('');
+  out = '';
+  for (const n of nodes) renderNode(n, 0);
+  const text = out;
+  out = '';
+  return text;
 }
 
-function renderNode(n: XNode, indent: string, parts: string[]): void {
+// The text being rendered: appended to in place (no parts array to join, no closures per element);
+// the writer flattens it once when it encodes the record.
+let out = '';
+const INDENTS: string[] = [''];
+
+function indentOf(depth: number): string {
+  while (INDENTS.length <= depth) INDENTS.push(`${INDENTS[INDENTS.length - 1]}  `);
+  return INDENTS[depth];
+}
+
+function renderNode(n: XNode, depth: number): void {
   if (n.t === 'v') {
-    parts.push(escapeText(scalarText(n.v)));
+    out += escapeText(scalarText(n.v));
     return;
   }
   if (n.t === 'r') {
-    parts.push(n.s);
+    out += n.s;
     return;
   }
-  let open = `${indent}<${n.name}`;
-  for (const [k, v] of n.attrs) open += ` ${k}="${escapeAttr(v)}"`;
-  if (n.children.every(isEmptyText)) {
-    parts.push(`${open}/>\n`);
+  const indent = indentOf(depth);
+  const name = xmlName(n.name);
+  out += `${indent}<${name}`;
+  const attrs = n.attrs;
+  for (let i = 0; i < attrs.length; i++) {
+    const k = attrs[i][0];
+    // A repeated attribute makes the document ill-formed: the first one is kept.
+    if (i > 0 && attrs.findIndex(([other]) => other === k) < i) continue;
+    out += ` ${xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
+  }
+  const children = n.children;
+  let empty = true;
+  let hasElement = false;
+  for (const c of children) {
+    if (c.t === 'e') hasElement = true;
+    if (empty && !isEmptyText(c)) empty = false;
+  }
+  if (empty) {
+    out += '/>\n';
     return;
   }
-  if (!n.children.some((c) => c.t === 'e')) {
-    parts.push(`${open}>`);
-    for (const c of n.children) renderNode(c, '', parts);
-    parts.push(`</${n.name}>\n`);
+  if (!hasElement) {
+    out += '>';
+    for (const c of children) renderNode(c, 0);
+    out += `</${name}>\n`;
     return;
   }
-  parts.push(`${open}>\n`);
-  const inner = indent + '  ';
-  for (const c of n.children) {
-    if (c.t === 'e') renderNode(c, inner, parts);
+  out += '>\n';
+  const inner = indentOf(depth + 1);
+  for (const c of children) {
+    if (c.t === 'e') renderNode(c, depth + 1);
     else {
-      parts.push(inner);
-      renderNode(c, inner, parts);
-      parts.push('\n');
+      out += inner;
+      renderNode(c, depth + 1);
+      out += '\n';
     }
   }
-  parts.push(`${indent}</${n.name}>\n`);
+  out += `${indent}</${name}>\n`;
 }
 
 /** Concatenated text of an element's direct text children (typed when it is a single value). */

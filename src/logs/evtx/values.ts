@@ -243,16 +243,29 @@ const hex64Hi = new Float64Array(HEX64_SLOTS).fill(-1);
 const hex64Lo = new Float64Array(HEX64_SLOTS);
 const hex64Text: string[] = new Array<string>(HEX64_SLOTS).fill('');
 
+/** HexInt64 as Windows and evtxexport render it: 0x and 16 lower-case digits (0x0000000000000000). */
 function hex64(buf: Buffer, off: number): string {
   const lo = buf.readUInt32LE(off);
   const hi = buf.readUInt32LE(off + 4);
   const slot = (lo ^ hi ^ (hi >>> 24)) & (HEX64_SLOTS - 1);
   if (hex64Hi[slot] === hi && hex64Lo[slot] === lo) return hex64Text[slot];
-  const text = hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
+  const text = `0x${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`;
   hex64Hi[slot] = hi;
   hex64Lo[slot] = lo;
   hex64Text[slot] = text;
   return text;
+}
+
+/** HexInt32 as Windows and evtxexport render it: 0x and 8 lower-case digits (0x001f1fff). */
+function hex32(v: number): string {
+  return `0x${v.toString(16).padStart(8, '0')}`;
+}
+
+/** size_t (a pointer-sized value): 0x without padding, as before (Windows shows pointers unpadded). */
+function sizeT64(buf: Buffer, off: number): string {
+  const lo = buf.readUInt32LE(off);
+  const hi = buf.readUInt32LE(off + 4);
+  return hi === 0 ? `0x${lo.toString(16)}` : `0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`;
 }
 
 function int64(buf: Buffer, off: number, signed: boolean): number | bigint {
@@ -351,9 +364,9 @@ export function decodeScalar(buf: Buffer, type: number, start: number, end: numb
     case ValueType.Guid:
       return size >= 16 ? guidString(buf, start) : undefined;
     case ValueType.SizeT:
-      // Pointer-sized; rendered like the HexInt types (Windows style, no padding).
+      // Pointer-sized; 0x without padding (evtxexport prints it in decimal).
       if (size === 4) return `0x${buf.readUInt32LE(start).toString(16)}`;
-      return size >= 8 ? hex64(buf, start) : undefined;
+      return size >= 8 ? sizeT64(buf, start) : undefined;
     case ValueType.FileTime:
       return size >= 8 ? new FileTime(buf.readUInt32LE(start + 4), buf.readUInt32LE(start)) : undefined;
     case ValueType.SystemTime:
@@ -361,7 +374,7 @@ export function decodeScalar(buf: Buffer, type: number, start: number, end: numb
     case ValueType.Sid:
       return sidString(buf, start, end);
     case ValueType.HexInt32:
-      return size >= 4 ? `0x${buf.readUInt32LE(start).toString(16)}` : undefined;
+      return size >= 4 ? hex32(buf.readUInt32LE(start)) : undefined;
     case ValueType.HexInt64:
       return size >= 8 ? hex64(buf, start) : undefined;
     default:
