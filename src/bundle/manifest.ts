@@ -1,9 +1,8 @@
 // What a bundle says about itself: manifest.json (every entry with its sha256) and collector.log
 // (one line per collector run). Shared by the writer, verify/inspect and the collectors.
-import { createRequire } from 'node:module';
+import { VERSION } from '../version.js';
 
-const require = createRequire(import.meta.url);
-export const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
+export const TOOL_VERSION: string = VERSION;
 
 export const MANIFEST_SCHEMA = 'clk-support/bundle-manifest/v1';
 export const MANIFEST_PATH = 'manifest.json';

@@ -6,7 +6,6 @@ import { untilAborted } from '../abort.js';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
-import { execa } from 'execa';
 import type { Farm } from '../farm/load.js';
 import { selectServers } from '../farm/load.js';
 import { probeFarm, type ServerProbe } from '../farm/probe.js';
@@ -135,6 +134,7 @@ export interface CollectResult {
 }
 
 const defaultRunLocal: LocalRunner = async (command, args, opts) => {
+  const { execa } = await import('execa'); // loaded when a program is run, not at start-up
   const r = await execa(command, [...args], { reject: false, cancelSignal: opts.signal, timeout: opts.timeoutMs, windowsHide: true });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 };

@@ -2,12 +2,12 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { createRequire } from 'node:module';
 import { collect, parseSize, type CollectResult } from '../collect/run.js';
 import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
 import { parseDuration, resolveWindow, describeWindow } from '../logs/window.js';
 import { renderTable } from '../ui/table.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { VERSION } from '../version.js';
 import type { ProgressTask } from '../ui/io.js';
 import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
@@ -32,7 +32,6 @@ interface CollectFlags {
   timeoutPerServer: string;
 }
 
-const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const commaList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 

@@ -3,7 +3,15 @@ import { readFile, access } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { farmSchema, type FarmFile, type ServerConfig } from './schema.js';
+import type { FarmFile, ServerConfig } from './schema.js';
+
+// zod and the farm schema are large: loaded when a farm file is read, not when the CLI starts.
+let schemaModule: typeof import('./schema.js') | undefined;
+
+/** Load the farm schema; parseFarm needs it (loadFarm does this itself). */
+export async function loadFarmSchema(): Promise<void> {
+  schemaModule ??= await import('./schema.js');
+}
 
 export const FARM_FILE_NAME = 'clk-farm.json';
 
@@ -41,6 +49,7 @@ export async function loadFarm(explicit?: string, cwd = process.cwd()): Promise<
       hint: code === 'ENOENT' ? 'check the path given to --farm' : undefined,
     });
   }
+  await loadFarmSchema();
   return parseFarm(text, file);
 }
 
@@ -52,7 +61,8 @@ export function parseFarm(text: string, file: string): Farm {
     const where = jsonErrorLocation(text, err);
     throw new ConfigError(`${file}${where}: not valid JSON (${(err as Error).message})`, { code: 'FARM_INVALID' });
   }
-  const parsed = farmSchema.safeParse(raw);
+  if (!schemaModule) throw new Error('parseFarm: the farm schema is not loaded (await loadFarmSchema() first)');
+  const parsed = schemaModule.farmSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 20).map((issue) => `  ${file}: ${formatPath(issue.path)}: ${describeIssue(issue, valueAt(raw, issue.path))}`);
     const more = parsed.error.issues.length > 20 ? `\n  ... and ${parsed.error.issues.length - 20} more` : '';
