@@ -64,6 +64,8 @@ export interface FinalizeResult {
   entries: number;
   /** the anonymization mapping written beside the bundle (never inside it) */
   mappingPath?: string;
+  /** what could not be done after the bundle was complete (owner-only access on Windows) */
+  warnings?: string[];
 }
 
 export interface BundleManifest {

@@ -122,7 +122,7 @@ export interface SkippedRow {
 export interface CollectResult {
   schema: typeof COLLECT_SCHEMA;
   dryRun: boolean;
-  bundle?: { path: string; size: number; entries: number; mappingPath?: string };
+  bundle?: { path: string; size: number; entries: number; mappingPath?: string; warnings?: string[] };
   partial: boolean;
   window: { from: string; to: string };
   farm: { name: string; systemId: string; file: string };
@@ -511,7 +511,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
     return {
       schema: COLLECT_SCHEMA,
       dryRun: false,
-      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries, mappingPath: finalized.mappingPath },
+      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries, mappingPath: finalized.mappingPath, warnings: finalized.warnings },
       partial,
       window: windowJson,
       farm: { name: farm.farm.name, systemId: farm.farm.systemId, file: farm.file },

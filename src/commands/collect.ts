@@ -167,6 +167,7 @@ function renderSummary(io: Io, r: CollectResult): void {
   if (r.partial) io.warn(`partial ${line}: see collector.log inside`);
   else io.success(line);
   if (b.mappingPath) io.info(`anonymization mapping (private, do not send): ${b.mappingPath}`);
+  for (const w of b.warnings ?? []) io.warn(w);
   io.out(b.path);
 }
 

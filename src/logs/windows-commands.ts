@@ -98,3 +98,34 @@ export function uncHost(root: string): string | undefined {
   const m = /^(?:\\\\|\/\/)([^\\/]+)[\\/]/.exec(root);
   return m ? m[1] : undefined;
 }
+
+/**
+ * What to report when a Windows tool exits 0 but leaves no output file (seen with stub or broken
+ * tools, and with an event log service that exports nothing): the command and what to check,
+ * instead of a bare ENOENT on a temporary path.
+ */
+export function noOutputReason(c: WindowsCommand, output: string): string {
+  const tool = c.command.toLowerCase();
+  const check =
+    tool === 'wevtutil'
+      ? 'check that the Windows Event Log service runs on that server and that this account may read the channel (Event Log Readers)'
+      : tool === 'relog'
+        ? 'check that the .blg is readable and not still being written by the data collector set'
+        : 'check that the tool works on this machine';
+  return `${commandLineOf(c)} exited 0 but wrote no ${output.split(/[\\/]/).pop()}: ${check}`;
+}
+
+/**
+ * icacls arguments that leave `path` readable and writable by its owner only: inheritance removed
+ * (/inheritance:r) and full control granted to the current user, SYSTEM and Administrators (which
+ * own a Windows profile anyway). `user` is DOMAIN\name or name as %USERDOMAIN%\%USERNAME% give it.
+ * A folder grant is inherited by what is later created inside it ((OI)(CI)).
+ */
+export function icaclsOwnerOnlyCommand(path: string, user: string, opts: { folder?: boolean } = {}): WindowsCommand {
+  if (!user.trim() || /[\r\n"]/.test(user)) throw new Error(`icacls: not a user name: ${JSON.stringify(user)}`);
+  const perm = opts.folder ? '(OI)(CI)F' : 'F';
+  return {
+    command: 'icacls',
+    args: [path, '/inheritance:r', '/grant:r', `${user}:${perm}`, '/grant:r', `*S-1-5-18:${perm}`, '/grant:r', `*S-1-5-32-544:${perm}`],
+  };
+}
