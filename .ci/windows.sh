@@ -34,10 +34,13 @@ step 'npm pack, then npm install -g of the tarball into an empty prefix'
 timeout 300 node scripts/check-package.mjs || fail 'the packed package does not install or run'
 
 step 'Wine prefix (wineboot -i, Windows 10, persistent wineserver)'
+# One persistent wineserver first, so every wine call below shares it (starting it after wineboot
+# fails while wineboot's own server is still up).
+mkdir -p "$WINEPREFIX"
+wineserver -p || fail 'wineserver -p'
 timeout 300 wine wineboot -i >"$work/wineboot.log" 2>&1 || { cat "$work/wineboot.log"; fail 'wine wineboot -i'; }
 # Node refuses to start on Wine's default Windows 7.
 timeout 120 wine reg add 'HKCU\Software\Wine' /v Version /t REG_SZ /d win10 /f >"$work/reg.log" 2>&1 || { cat "$work/reg.log"; fail 'wine reg add Version=win10'; }
-wineserver -p
 # Windows Node gets EBADF on a Unix pipe: stdout/stderr always go to files.
 timeout 120 wine build/exe/clk-support-win-x64.exe --version --json >"$work/version.json" 2>"$work/version.err" \
   || { cat "$work/version.err"; fail 'the .exe does not start under Wine'; }

@@ -140,7 +140,8 @@ function suite(platform) {
     const r = cli(platform, f, args);
     steps[name] = { code: r.code, facts: pick ? pick(r) : undefined, ms: r.ms, stderr: r.stderr.slice(0, 2000), line: r.line };
   };
-  step('--version --json', ['--version', '--json'], (r) => ({ version: json(r).version, build: json(r).build }));
+  // build differs by design (bundle on Linux, sea for the .exe); the .exe must say it is one.
+  step('--version --json', ['--version', '--json'], (r) => ({ version: json(r).version, platformSaysSo: json(r).platform === (platform === 'windows' ? 'win32' : 'linux'), buildSaysSo: json(r).build === (platform === 'windows' ? 'sea' : json(r).build) }));
   step('--help', ['--help'], (r) => r.stdout.split('\n').filter((l) => /^\s{2}\w/.test(l)).map((l) => l.trim().split(/\s/)[0]));
   step('check --list', ['--json', 'check', '--list'], (r) => normalise(json(r), roots));
   step('farm validate', [...farm, '--json', 'farm', 'validate'], (r) => normalise(json(r), roots));
@@ -154,11 +155,12 @@ function suite(platform) {
     f.zip = zip;
     const entries = zip ? zipEntries(zip) : [];
     eventlogEntries = entries.filter((e) => e.includes('/eventlogs/')).length;
-    const facts = { zip: Boolean(zip), entries: entries.filter((e) => !e.includes('/eventlogs/')) };
+    // ownerOnlyWarning: icacls (Windows) or chmod could not make the bundle owner-only
+    const facts = { zip: Boolean(zip), entries: entries.filter((e) => !e.includes('/eventlogs/')), ownerOnlyWarning: /cannot restrict/.test(r.stderr) };
     if (platform === 'windows' && zip) {
       const log = spawnSync('unzip', ['-p', zip, 'collector.log'], { encoding: 'utf8' }).stdout;
       const lines = log.split('\n').filter((l) => /\teventlogs\t/.test(l));
-      facts.wevtutilExplained = lines.length > 0 && lines.every((l) => /\tok\t/.test(l) || /wrote no file/.test(l));
+      facts.wevtutilExplained = lines.length > 0 && lines.every((l) => /\tok\t/.test(l) || /exited 0 but wrote no /.test(l));
       if (!facts.wevtutilExplained) process.stderr.write(`windows-smoke: eventlogs lines in collector.log:\n${lines.join('\n')}\n`);
     } else facts.wevtutilExplained = true;
     return facts;
@@ -171,7 +173,7 @@ function suite(platform) {
     step('bundle inspect', ['--json', 'bundle', 'inspect', { path: f.zip }], (r) => ({ entriesBesidesEventLogs: (json(r).entries ?? json(r).files ?? []).length - eventlogEntries }));
   }
   step('incident prefill', [...farm, '--no-input', '--json', 'incident', 'prefill', ...WINDOW, '--answers', { path: f.answers }], (r) => normalise(json(r), roots));
-  step('incident speedup', [...farm, '--no-input', 'incident', 'speedup', '--incident', '123456/2025', '--request', 'feedback', '--impact-system-down', 'no'], (r) => r.stdout.replace(/\r\n/g, '\n'));
+  step('incident speedup', [...farm, '--no-input', 'incident', 'speedup', '--incident', '123456/2025', '--request', 'feedback', '--answers', { path: f.answers }], (r) => r.stdout.replace(/\r\n/g, '\n'));
   step('incident escalate', [...farm, '--no-input', 'incident', 'escalate', '--incident', '123456/2025', '--current-priority', 'high', '--answers', { path: f.answers }, '--contact-name', 'A', '--contact-phone', '+1 555 0100'], (r) => r.stdout.replace(/\r\n/g, '\n'));
   step('service request', [...farm, '--no-input', 'service', 'request', '--type', 'GoingLive Check', '--date', '2026-04-01', '--go-live', '2026-06-01', '--support-level', 'enterprise', '--today', '2026-01-05', '--contact-name', 'A. Admin', '--contact-phone', '+49 30 1234567', '--contact-email', 'admin@contoso.example'], (r) => r.stdout.replace(/\r\n/g, '\n'));
   step('license status (before)', [...farm, '--json', 'license', 'status'], (r) => normalise(json(r), roots));

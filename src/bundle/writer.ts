@@ -41,7 +41,7 @@ import { checkBundlePath } from './naming.js';
 import { isAlreadyCompressed } from './compressed.js';
 import { formatMiB, freeBytes, isNoSpace, outputError, publishWithoutOverwrite, syncDir } from './output-file.js';
 import { guardSource, readAhead, redactChunks, single, toBuffer } from './entry-streams.js';
-import { restrictToOwner } from '../logs/owner-only.js';
+import { restrictToOwner } from '../owner-only.js';
 
 export interface BundleOptions {
   outDir: string;

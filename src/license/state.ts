@@ -1,7 +1,7 @@
 // What clk-support keeps on this machine for licensing (the farm file's license.stateDir):
 // the request journal (to bind a response to a request we issued), the backup index and the apply log.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { restrictToOwner } from '../logs/owner-only.js';
+import { restrictToOwner } from '../owner-only.js';
 import { join } from 'node:path';
 import type { Farm } from '../farm/load.js';
 import { resolveLocalPath } from '../farm/load.js';

@@ -115,17 +115,3 @@ export function noOutputReason(c: WindowsCommand, output: string): string {
   return `${commandLineOf(c)} exited 0 but wrote no ${output.split(/[\\/]/).pop()}: ${check}`;
 }
 
-/**
- * icacls arguments that leave `path` readable and writable by its owner only: inheritance removed
- * (/inheritance:r) and full control granted to the current user, SYSTEM and Administrators (which
- * own a Windows profile anyway). `user` is DOMAIN\name or name as %USERDOMAIN%\%USERNAME% give it.
- * A folder grant is inherited by what is later created inside it ((OI)(CI)).
- */
-export function icaclsOwnerOnlyCommand(path: string, user: string, opts: { folder?: boolean } = {}): WindowsCommand {
-  if (!user.trim() || /[\r\n"]/.test(user)) throw new Error(`icacls: not a user name: ${JSON.stringify(user)}`);
-  const perm = opts.folder ? '(OI)(CI)F' : 'F';
-  return {
-    command: 'icacls',
-    args: [path, '/inheritance:r', '/grant:r', `${user}:${perm}`, '/grant:r', `*S-1-5-18:${perm}`, '/grant:r', `*S-1-5-32-544:${perm}`],
-  };
-}

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { icaclsOwnerOnlyCommand, noOutputReason, wevtutilExportCommand, commandLineOf } from '../../src/logs/windows-commands.js';
-import { restrictToOwner, windowsUser } from '../../src/logs/owner-only.js';
+import { noOutputReason, wevtutilExportCommand } from '../../src/logs/windows-commands.js';
+import { icaclsOwnerOnlyCommand, restrictToOwner, windowsUser } from '../../src/owner-only.js';
+import { buildCommandLine } from '../../src/commandline.js';
 import { ensureStateDir } from '../../src/license/state.js';
 import { eventLogsCollector } from '../../src/collect/eventlogs.js';
 import type { CollectContext } from '../../src/collect/types.js';
@@ -30,7 +31,7 @@ describe('icacls owner-only command', () => {
     expect(c.args).toContain('adm:(OI)(CI)F');
     expect(c.args).toContain('*S-1-5-18:(OI)(CI)F');
     // a path with a space is one argument, quoted on the command line Windows receives
-    expect(commandLineOf(c)).toContain('"D:\\clk state\\.clk-support"');
+    expect(buildCommandLine('windows', c.command, c.args)).toContain('"D:\\clk state\\.clk-support"');
   });
 
   it('refuses a user name that would break the command line', () => {
