@@ -15,7 +15,8 @@ const farmDir = join(here, 'out', `incident-${mb}m`);
 const logDir = join(farmDir, 'server', 'logs');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const { parseFarm } = await import(join(root, 'dist/farm/load.js'));
+const { loadFarmSchema, parseFarm } = await import(join(root, 'dist/farm/load.js'));
+await loadFarmSchema();
 const { prefillIncident } = await import(join(root, 'dist/incident/prefill.js'));
 
 // Generate once; reuse while the answer file says the size is right.

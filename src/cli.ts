@@ -1,13 +1,12 @@
 // Wires commander to the commands, and is the only place where errors become exit codes.
 import { Command, CommanderError, Option } from 'commander';
-import { createRequire } from 'node:module';
 import { App, examples, type AppStreams } from './app.js';
 import { registrations } from './commands/index.js';
 import { ClkError, ExitCode, InterruptedError, UsageError, errorMessage, isAbortError, type ExitCodeValue } from './errors.js';
 import { sanitize } from './ui/sanitize.js';
+import { VERSION, versionReport } from './version.js';
 
-const require = createRequire(import.meta.url);
-export const VERSION: string = (require('../package.json') as { version: string }).version;
+export { VERSION };
 
 export function buildProgram(app: App): Command {
   const program = new Command('clk-support')
@@ -64,6 +63,18 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
   return ExitCode.failed;
 }
 
+/** `--version --json` among the global options (before any command): commander's own --version prints text only. */
+export function wantsVersionJson(argv: readonly string[]): boolean {
+  const globals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--' || !a.startsWith('-')) break;
+    globals.push(a);
+    if (a === '--farm') i++; // its value
+  }
+  return globals.includes('--json') && (globals.includes('--version') || globals.includes('-V'));
+}
+
 export async function main(argv: string[], streams: AppStreams = {}): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
@@ -78,6 +89,10 @@ export async function main(argv: string[], streams: AppStreams = {}): Promise<nu
   const app = new App(streams, controller.signal);
   const jsonErrors = wantsJson(argv);
   try {
+    if (wantsVersionJson(argv)) {
+      (streams.stdout ?? process.stdout).write(`${JSON.stringify(versionReport(), null, 2)}\n`);
+      return ExitCode.ok;
+    }
     const program = buildProgram(app);
     if (argv[0] === '__complete') {
       const { runCompletion } = await import('./commands/completion.js');

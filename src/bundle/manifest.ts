@@ -1,11 +1,10 @@
 // What a bundle says about itself: manifest.json (every entry with its sha256) and collector.log
 // (one line per collector run). Shared by the writer, verify/inspect and the collectors.
-import { createRequire } from 'node:module';
 import { escapeControl } from '../format.js';
 import type { TextEncodingName } from '../logs/encoding.js';
+import { VERSION } from '../version.js';
 
-const require = createRequire(import.meta.url);
-export const TOOL_VERSION: string = (require('../../package.json') as { version: string }).version;
+export const TOOL_VERSION: string = VERSION;
 
 export const MANIFEST_SCHEMA = 'clk-support/bundle-manifest/v1';
 export const MANIFEST_PATH = 'manifest.json';
@@ -72,6 +71,8 @@ export interface FinalizeResult {
   entries: number;
   /** the anonymization mapping written beside the bundle (never inside it) */
   mappingPath?: string;
+  /** what could not be done after the bundle was complete (owner-only access on Windows) */
+  warnings?: string[];
 }
 
 export interface BundleManifest {

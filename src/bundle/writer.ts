@@ -42,6 +42,7 @@ import { checkBundlePath } from './naming.js';
 import { isAlreadyCompressed } from './compressed.js';
 import { formatMiB, freeBytes, isNoSpace, outputError, publishWithoutOverwrite, syncDir } from './output-file.js';
 import { guardSource, readAhead, redactChunks, single, toBuffer } from './entry-streams.js';
+import { restrictToOwner } from '../owner-only.js';
 
 export interface BundleOptions {
   outDir: string;
@@ -221,19 +222,22 @@ export class BundleWriter {
     await promisify(fs.fsync)(this.fd);
     await this.closeFd();
     const finalPath = await publishWithoutOverwrite(this.tempPath, this.opts.outDir, this.opts.name);
-    await fsp.chmod(finalPath, 0o600);
+    const accessWarning = await restrictToOwner(finalPath); // 0600, or an owner-only ACL on Windows
     await syncDir(this.opts.outDir);
+    const warnings = accessWarning ? [accessWarning] : [];
     let mappingPath: string | undefined;
     if (this.opts.anonymizer) {
       mappingPath = finalPath.replace(/\.zip$/i, '') + '.anon-map.json';
       const text = `${JSON.stringify({ schema: 'clk-support/anon-map/v1', bundle: basename(finalPath), note: 'PRIVATE: maps anonymized tokens back to real names; do not send', mapping: this.opts.anonymizer.mapping() }, null, 2)}\n`;
       await fsp.writeFile(mappingPath, text, { mode: 0o600, flag: 'w' });
       await fsp.chmod(mappingPath, 0o600);
+      const mappingWarning = await restrictToOwner(mappingPath);
+      if (mappingWarning) warnings.push(mappingWarning);
     }
     this.state = 'done';
     this.opts.signal?.removeEventListener('abort', this.onAbortSignal);
     const st = await fsp.stat(finalPath);
-    return { path: finalPath, size: st.size, entries: this.manifestEntries.length, mappingPath };
+    return { path: finalPath, size: st.size, entries: this.manifestEntries.length, mappingPath, warnings };
   }
 
   /** Stops and deletes the temp file (Ctrl-C, fatal error). Idempotent. */

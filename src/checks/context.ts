@@ -1,7 +1,6 @@
 // What every check sees: the farm (or why it could not be loaded), this machine, and the farm's
 // servers probed once, lazily, with the result shared by every check that needs it.
 import pLimit from 'p-limit';
-import { execa } from 'execa';
 import type { Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import { probeServer, type ServerProbe } from '../farm/probe.js';
@@ -27,6 +26,7 @@ export function currentHost(env: NodeJS.ProcessEnv = process.env): Host {
     uid: typeof process.getuid === 'function' ? process.getuid() : undefined,
     nodeVersion: process.versions.node,
     run: async (command, args, opts) => {
+      const { execa } = await import('execa'); // loaded when a program is run, not at start-up
       const r = await execa(command, [...args], {
         reject: false,
         timeout: opts.timeoutMs,

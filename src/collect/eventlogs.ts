@@ -10,7 +10,7 @@ import { readEvtx, type EvtxWarning } from '../logs/evtx/index.js';
 import { joinServerPath } from '../farm/paths.js';
 import { TransportError } from '../farm/transports/transport.js';
 import { resolveLocalPath } from '../farm/load.js';
-import { commandLineOf, uncHost, wevtutilExportCommand } from '../logs/windows-commands.js';
+import { commandLineOf, noOutputReason, uncHost, wevtutilExportCommand } from '../logs/windows-commands.js';
 import { describeSeen, evtxSubMillisecond, inWindowLazy, type TimeWindow } from '../logs/window.js';
 import { EntrySourceError } from '../bundle/errors.js';
 import {
@@ -188,6 +188,10 @@ async function exportNatively(ctx: CollectContext, sink: EntrySink, signal: Abor
       const r = await ctx.runLocal(cmd.command, cmd.args, { signal });
       if (r.exitCode !== 0) {
         outcome.failed.push({ path: channel, reason: `${commandLineOf(cmd)} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` });
+        continue;
+      }
+      if (!(await stat(outFile).catch(() => undefined))) {
+        outcome.failed.push({ path: channel, reason: noOutputReason(cmd, outFile) });
         continue;
       }
       const overlap = await evtxOverlapsWindow(outFile, ctx.window, signal);

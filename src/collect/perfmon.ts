@@ -12,7 +12,7 @@ import { joinServerPath, splitServerPath } from '../farm/paths.js';
 import { resolveLocalPath } from '../farm/load.js';
 import type { RemoteEntry } from '../farm/transports/transport.js';
 import { EntrySourceError } from '../bundle/errors.js';
-import { commandLineOf, localOffsetMinutesAt, relogCsvCommand } from '../logs/windows-commands.js';
+import { commandLineOf, localOffsetMinutesAt, noOutputReason, relogCsvCommand } from '../logs/windows-commands.js';
 import { describeSeen, type TimeWindow } from '../logs/window.js';
 import { addServerFile } from './eventlogs.js';
 import { addTextLines } from './text.js';
@@ -89,7 +89,12 @@ async function relogWindow(ctx: CollectContext, sink: EntrySink, signal: AbortSi
       outcome.failed.push({ path: p.sourcePath, reason: `${commandLineOf(cmd)} exited ${r.exitCode}: ${(r.stderr || r.stdout).trim().slice(0, 300)}` });
       return;
     }
-    const size = (await stat(output)).size;
+    const produced = await stat(output).catch(() => undefined);
+    if (!produced) {
+      outcome.failed.push({ path: p.sourcePath, reason: noOutputReason(cmd, output) });
+      return;
+    }
+    const size = produced.size;
     const entry = await sink.addStream(`${p.bundlePath.replace(/\.blg$/i, '')}.window.csv`, createReadStream(output), {
       server: ctx.folder,
       sourcePath: p.sourcePath,

@@ -6,7 +6,6 @@ import { untilAborted } from '../abort.js';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
-import { execa } from 'execa';
 import type { Farm } from '../farm/load.js';
 import { selectServers } from '../farm/load.js';
 import { probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
@@ -144,7 +143,7 @@ export interface CollectResult {
   schema: typeof COLLECT_SCHEMA;
   dryRun: boolean;
   /** entries: files in the zip (manifest.json included), as `bundle verify` and `bundle inspect` count them; listed: those the manifest lists. */
-  bundle?: { path: string; size: number; entries: number; listed: number; mappingPath?: string };
+  bundle?: { path: string; size: number; entries: number; listed: number; mappingPath?: string; warnings?: string[] };
   partial: boolean;
   /** No event log record and no Tracer line inside the window (exit 3: the bundle misses what SAP asked for). */
   noLogData?: boolean;
@@ -158,6 +157,7 @@ export interface CollectResult {
 }
 
 const defaultRunLocal: LocalRunner = async (command, args, opts) => {
+  const { execa } = await import('execa'); // loaded when a program is run, not at start-up
   const r = await execa(command, [...args], { reject: false, cancelSignal: opts.signal, timeout: opts.timeoutMs, windowsHide: true });
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 };
@@ -574,7 +574,7 @@ export async function collect(farm: Farm, opts: CollectOptions): Promise<Collect
     return {
       schema: COLLECT_SCHEMA,
       dryRun: false,
-      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries + 1, listed: finalized.entries, mappingPath: finalized.mappingPath },
+      bundle: { path: finalized.path, size: finalized.size, entries: finalized.entries + 1, listed: finalized.entries, mappingPath: finalized.mappingPath, warnings: finalized.warnings },
       partial,
       noLogData,
       window: windowJson,

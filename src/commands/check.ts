@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { mkdir, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -14,9 +13,8 @@ import type { CheckDef, CheckResult, Status } from '../checks/types.js';
 import { renderTable } from '../ui/table.js';
 import type { Io } from '../ui/io.js';
 import { formatBytes, formatDuration } from '../format.js';
+import { NODE_RANGE, VERSION } from '../version.js';
 
-const require = createRequire(import.meta.url);
-const pkg = require('../../package.json') as { version: string; engines?: { node?: string } };
 
 interface CheckOpts {
   only?: string[];
@@ -130,8 +128,8 @@ export function registerCheckCommand(program: Command, app: App): void {
               outputDir: resolve(app.cwd, opts.outputDir ?? '.'),
               minFreeBytes: opts.minFree,
               tracerMaxAgeHours: opts.tracerMaxAge,
-              toolVersion: pkg.version,
-              nodeRange: pkg.engines?.node ?? '>=20',
+              toolVersion: VERSION,
+              nodeRange: NODE_RANGE,
             },
           });
         const startedAt = new Date();

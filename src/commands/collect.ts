@@ -2,13 +2,13 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ExitCode, UsageError } from '../errors.js';
-import { createRequire } from 'node:module';
 import { collect, LOG_COLLECTORS, parseSize, type CollectResult } from '../collect/run.js';
 import { COLLECTORS, selectCollectors } from '../collect/collectors.js';
 import { describeWindow, parseDuration, type TimeWindow } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowJson, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
 import { renderTable } from '../ui/table.js';
 import { formatBytes, formatDuration, plural } from '../format.js';
+import { VERSION } from '../version.js';
 import type { ProgressTask } from '../ui/io.js';
 import { statusBadge } from '../ui/badge.js';
 import type { Io } from '../ui/io.js';
@@ -29,7 +29,6 @@ interface CollectFlags extends WindowFlags {
   timeoutPerServer: string;
 }
 
-const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
 const commaList = (v: string, prev: string[] = []) => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)];
 
@@ -166,6 +165,7 @@ function renderSummary(io: Io, r: CollectResult): void {
   if (r.partial) io.warn(`partial ${line}: see collector.log inside`);
   else io.success(line);
   if (b.mappingPath) io.info(`anonymization mapping (private, do not send): ${b.mappingPath}`);
+  for (const w of b.warnings ?? []) io.warn(w);
   io.out(b.path);
 }
 

@@ -72,7 +72,7 @@ async function loadAnswers(opts: Record<string, unknown>, cwd: string): Promise<
     } catch (err) {
       throw new UsageError(`--answers: ${file} is not valid JSON (${(err as Error).message})`);
     }
-    fromFile = parseAnswers(raw, file);
+    fromFile = await parseAnswers(raw, file);
   }
   const fromFlags: Record<string, unknown> = {};
   for (const q of QUESTIONS) {
@@ -81,7 +81,7 @@ async function loadAnswers(opts: Record<string, unknown>, cwd: string): Promise<
   }
   if (opts.confirmVeryHigh) fromFlags.confirmVeryHigh = true;
   if (typeof opts.priority === 'string') fromFlags.priority = opts.priority;
-  return { ...fromFile, ...parseAnswers(fromFlags, 'flags') };
+  return { ...fromFile, ...(await parseAnswers(fromFlags, 'flags')) };
 }
 
 /** Ask for what is missing on a terminal; off a terminal, name every missing flag. */

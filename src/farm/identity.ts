@@ -1,7 +1,6 @@
 // Who a server is: host name, a stable machine fingerprint, product version and build, OS, clock.
 import { createHash } from 'node:crypto';
 import { hostname as localHostname, release, type as osType } from 'node:os';
-import { execa } from 'execa';
 import { readPeVersion } from './pe-version.js';
 import { TransportError, type ClockSample, type Transport } from './transports/transport.js';
 import type { ServerConfig } from './schema.js';
@@ -203,6 +202,7 @@ export function remoteRegQueryArgs(server: string, key: string, value: string): 
 
 export async function readRemoteMachineGuid(server: string): Promise<string | undefined> {
   if (process.platform !== 'win32') return undefined;
+  const { execa } = await import('execa'); // loaded when a program is run, not at start-up
   const r = await execa('reg', remoteRegQueryArgs(server, 'HKLM\\SOFTWARE\\Microsoft\\Cryptography', 'MachineGuid'), { reject: false, timeout: 10_000 });
   return GUID.exec(String(r.stdout))?.[0];
 }

@@ -4,9 +4,17 @@ import { parse as parseJsonc, printParseErrorCode, type ParseError, type ParseEr
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { farmSchema, type FarmFile, type ServerConfig } from './schema.js';
+import type { FarmFile, ServerConfig } from './schema.js';
 import { discoverFarmFile, type FarmSource } from './discover.js';
 import { suggestKey } from './did-you-mean.js';
+
+// zod and the farm schema are large: loaded when a farm file is read, not when the CLI starts.
+let schemaModule: typeof import('./schema.js') | undefined;
+
+/** Load the farm schema; parseFarm needs it (loadFarm does this itself). */
+export async function loadFarmSchema(): Promise<void> {
+  schemaModule ??= await import('./schema.js');
+}
 
 export { FARM_FILE_NAME } from './discover.js';
 
@@ -31,6 +39,7 @@ export async function loadFarm(explicit?: string, cwd = process.cwd(), env: Node
       hint: code === 'ENOENT' ? 'check the path given to --farm' : undefined,
     });
   }
+  await loadFarmSchema();
   return { ...parseFarm(text, file), source };
 }
 
@@ -48,7 +57,8 @@ export function parseFarm(text: string, file: string): Farm {
       hint: 'the farm file is JSON; // and /* */ comments and trailing commas are allowed',
     });
   }
-  const parsed = farmSchema.safeParse(raw);
+  if (!schemaModule) throw new Error('parseFarm: the farm schema is not loaded (await loadFarmSchema() first)');
+  const parsed = schemaModule.farmSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.slice(0, 20).map((issue) => `  ${file}: ${formatPath(issue.path)}: ${describeIssue(issue, valueAt(raw, issue.path))}`);
     const more = parsed.error.issues.length > 20 ? `\n  ... and ${parsed.error.issues.length - 20} more` : '';
@@ -102,7 +112,7 @@ function describeIssue(issue: z.core.$ZodIssue, actual: unknown): string {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const named = issue.keys.map((k) => {
-        const near = suggestKey(farmSchema, issue.path, k);
+        const near = schemaModule ? suggestKey(schemaModule.farmSchema, issue.path, k) : undefined;
         return near ? `"${k}" (did you mean "${near}"?)` : `"${k}"`;
       });
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${named.join(', ')} (not part of the farm file format)`;

@@ -1,7 +1,8 @@
 // What only a person can tell SAP: the short description, the steps, and the business impact
 // (the questions of SAP Note 1281633, one set for production and one for test/QA systems). The
 // questions are data, so the prompts, the flags, the answers file and the "missing" errors agree.
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { answersSchema } from './answers-schema.js';
 import { MissingInputError, UsageError } from '../errors.js';
 
 export type Environment = 'production' | 'test';
@@ -37,37 +38,15 @@ export const QUESTIONS: readonly Question[] = [
   { id: 'contactEmail', flag: '--contact-email', prompt: 'Contact email', type: 'text', appliesTo: 'both', required: false },
 ];
 
-const yesNo = z.union([z.boolean(), z.enum(['yes', 'no', 'true', 'false', 'y', 'n'])], { error: 'must be yes or no' }).transform((v) => (typeof v === 'boolean' ? v : v === 'yes' || v === 'true' || v === 'y'));
-const text = z.string().trim().min(1, 'must not be empty');
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD').refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), 'is not a real date');
-
 export const PRIORITIES = ['low', 'medium', 'high', 'very-high'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export const answersSchema = z.strictObject({
-  shortDescription: text.max(160, 'must be at most 160 characters (the subject line)').optional(),
-  steps: text.optional(),
-  systemDown: yesNo.optional(),
-  processes: text.optional(),
-  usersAffected: text.optional(),
-  workaround: text.optional(),
-  deadlines: text.optional(),
-  financialImpact: text.optional(),
-  gettingWorse: yesNo.optional(),
-  goLiveDate: date.optional(),
-  showstopper: yesNo.optional(),
-  contactName: text.optional(),
-  contactPhone: text.optional(),
-  contactEmail: z.string().trim().email('must be an email address').optional(),
-  /** Override the suggested priority. */
-  priority: z.enum(PRIORITIES).optional(),
-  /** The explicit confirmation Very High needs (SAP Note 67739 conditions). */
-  confirmVeryHigh: yesNo.optional(),
-});
 export type IncidentAnswers = z.infer<typeof answersSchema>;
 
 /** Parse answers from a file or flags; errors name the field and where it came from. */
-export function parseAnswers(raw: unknown, source: string): IncidentAnswers {
+export async function parseAnswers(raw: unknown, source: string): Promise<IncidentAnswers> {
+  // zod is large: loaded when answers are parsed, not when the CLI starts.
+  const { answersSchema } = await import('./answers-schema.js');
   const r = answersSchema.safeParse(raw);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => {

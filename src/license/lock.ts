@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { ensureStateDir } from './state.js';
 import { join } from 'node:path';
 import type { Transport } from '../farm/transports/transport.js';
 import { joinServerPath, serverBasename, serverDirname } from '../farm/paths.js';
@@ -83,7 +84,7 @@ export interface HeldLock {
 }
 
 export async function acquireLocalLock(stateDir: string, owner: LockOwner, breakLock: boolean): Promise<HeldLock> {
-  await mkdir(stateDir, { recursive: true });
+  await ensureStateDir(stateDir);
   const file = join(stateDir, LOCAL_LOCK);
   const notes: string[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {

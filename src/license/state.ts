@@ -1,6 +1,7 @@
 // What clk-support keeps on this machine for licensing (the farm file's license.stateDir):
 // the request journal (to bind a response to a request we issued), the backup index and the apply log.
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { restrictToOwner } from '../owner-only.js';
 import { join } from 'node:path';
 import type { Farm } from '../farm/load.js';
 import { resolveLocalPath } from '../farm/load.js';
@@ -18,6 +19,7 @@ function requestPath(stateDir: string, requestId: string): string {
 
 export async function saveRequestCopy(stateDir: string, requestId: string, bytes: Buffer): Promise<string> {
   const p = requestPath(stateDir, requestId);
+  await ensureStateDir(stateDir);
   await mkdir(join(stateDir, 'requests'), { recursive: true });
   await writeFile(p, bytes, { flag: 'wx' });
   return p;
@@ -56,8 +58,17 @@ export interface RollbackRecord {
   at: string;
 }
 
+/**
+ * Create the state folder owner-only (0700, or an owner-only ACL on Windows) when clk-support makes
+ * it; an existing folder the administrator chose is left as it is.
+ */
+export async function ensureStateDir(stateDir: string): Promise<void> {
+  const created = await mkdir(stateDir, { recursive: true });
+  if (created) await restrictToOwner(created, { folder: true });
+}
+
 export async function appendJsonLine(stateDir: string, name: string, value: unknown): Promise<void> {
-  await mkdir(stateDir, { recursive: true });
+  await ensureStateDir(stateDir);
   await appendFile(join(stateDir, name), `${JSON.stringify(value)}\n`);
 }
 

@@ -98,3 +98,20 @@ export function uncHost(root: string): string | undefined {
   const m = /^(?:\\\\|\/\/)([^\\/]+)[\\/]/.exec(root);
   return m ? m[1] : undefined;
 }
+
+/**
+ * What to report when a Windows tool exits 0 but leaves no output file (seen with stub or broken
+ * tools, and with an event log service that exports nothing): the command and what to check,
+ * instead of a bare ENOENT on a temporary path.
+ */
+export function noOutputReason(c: WindowsCommand, output: string): string {
+  const tool = c.command.toLowerCase();
+  const check =
+    tool === 'wevtutil'
+      ? 'check that the Windows Event Log service runs on that server and that this account may read the channel (Event Log Readers)'
+      : tool === 'relog'
+        ? 'check that the .blg is readable and not still being written by the data collector set'
+        : 'check that the tool works on this machine';
+  return `${commandLineOf(c)} exited 0 but wrote no ${output.split(/[\\/]/).pop()}: ${check}`;
+}
+

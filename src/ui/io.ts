@@ -2,7 +2,7 @@
 // Results go to stdout; messages and progress go to stderr.
 import { stripVTControlCharacters } from 'node:util';
 import { Chalk, type ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import cliProgress from 'cli-progress';
 import { MissingInputError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -163,8 +163,7 @@ export class Io {
   spinner(text: string): Spinner {
     if (this.quiet) return new SilentSpinner();
     if (!this.animate) return new PlainSpinner(this, text);
-    const s = ora({ text, stream: this.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
-    return new OraSpinner(s);
+    return new OraSpinner(this, text);
   }
 
   /** A byte progress bar per task on a TTY; nothing off a TTY (the summary tells the story). */
@@ -263,22 +262,49 @@ class PlainSpinner implements Spinner {
   stop(): void {}
 }
 
+/**
+ * ora costs about 20 ms of CPU to load, more than the rest of start-up: it is loaded when the first
+ * spinner starts, and the spinner shows once it is there. Ending it before then prints the final
+ * line directly, so lines stay in order.
+ */
 class OraSpinner implements Spinner {
-  constructor(private readonly s: Ora) {}
+  private s: Ora | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly io: Io,
+    private text: string,
+  ) {
+    void import('ora').then(
+      ({ default: ora }) => {
+        if (!this.ended) this.s = ora({ text: this.text, stream: io.stderr as NodeJS.WriteStream, color: 'cyan' }).start();
+      },
+      () => {
+        if (!this.ended) io.stderr.write(`- ${this.text}\n`); // no animation: the plain line instead
+      },
+    );
+  }
   update(text: string): void {
-    this.s.text = text;
+    this.text = text;
+    if (this.s) this.s.text = text;
+  }
+  private end(symbol: string, method: 'succeed' | 'fail' | 'warn', text?: string): void {
+    this.ended = true;
+    if (this.s) this.s[method](text);
+    else this.io.stderr.write(`${symbol} ${text ?? this.text}\n`);
   }
   succeed(text?: string): void {
-    this.s.succeed(text);
+    this.end(this.io.c.green('✔'), 'succeed', text);
   }
   fail(text?: string): void {
-    this.s.fail(text);
+    this.end(this.io.c.red('✖'), 'fail', text);
   }
   warn(text?: string): void {
-    this.s.warn(text);
+    this.end(this.io.c.yellow('⚠'), 'warn', text);
   }
   stop(): void {
-    this.s.stop();
+    this.ended = true;
+    this.s?.stop();
   }
 }
 

@@ -12,12 +12,13 @@ import { endpointsCheck } from '../../src/checks/defs/network.js';
 import { servicesCheck } from '../../src/checks/defs/services.js';
 import { judgeExpiry, licenseCoveredCheck, licenseExpiryCheck, licenseInstalledCheck } from '../../src/checks/defs/license.js';
 import { CheckContext, currentHost } from '../../src/checks/context.js';
-import { loadFarm, parseFarm } from '../../src/farm/load.js';
+import { loadFarm, loadFarmSchema, parseFarm } from '../../src/farm/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { generateKey, sshdUnavailableReason, startSshd } from '../support/sshd.js';
 import { baseOptions, context, demoCopy, editFarm, runCheck, signedLicense, standIn, type DemoCopy } from './helpers.js';
 
 const posixOnly = it.skipIf(process.platform === 'win32');
+await loadFarmSchema(); // parseFarm below needs it; loadFarm loads it itself
 const LICENSE = 'Program Files/ClickSoftware/Service Optimization/License/License.xml';
 
 let demo: DemoCopy;

@@ -4,10 +4,11 @@ import { isFailing, planChecks, runChecks, summarize, validateSelection } from '
 import { ALL_CHECKS } from '../../src/checks/catalog.js';
 import type { CheckDef, GlobalCheck, ServerCheck } from '../../src/checks/types.js';
 import { UsageError } from '../../src/errors.js';
-import { parseFarm } from '../../src/farm/load.js';
+import { loadFarmSchema, parseFarm } from '../../src/farm/load.js';
 
 const options = { outputDir: '/tmp', minFreeBytes: 1, tracerMaxAgeHours: 24, toolVersion: '0.0.0', nodeRange: '>=20' };
 
+await loadFarmSchema();
 const farm = parseFarm(
   JSON.stringify({
     formatVersion: 1,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 /** Top-level modules with no knowledge of servers, bundles or terminals: anyone may use them. */
-const NEUTRAL = ['errors', 'abort', 'format', 'commandline', 'atomic-file', 'pattern'];
+const NEUTRAL = ['errors', 'abort', 'format', 'commandline', 'atomic-file', 'pattern', 'version', 'owner-only'];
 /** What each folder may import besides itself and the neutral modules. */
 const ALLOWED: Record<string, string[]> = {
   logs: [],

@@ -5,7 +5,6 @@ import { lstat, mkdir, open, readdir, readlink, rename, rm, stat, writeFile, typ
 import { join, dirname, basename, isAbsolute, resolve as resolvePath } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { execa } from 'execa';
 import { joinServerPath, splitServerPath, PathEscapeError } from '../paths.js';
 import { FolderCache, resolveInside, targetParser, type NodeKind, type RootedFs } from './contain.js';
 import {
@@ -349,6 +348,7 @@ export class LocalTransport extends FileSystemTransport {
     return this.confine ?? super.connectRoot();
   }
   async exec(command: string, args: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const { execa } = await import('execa'); // loaded when a program is run, not at start-up
     try {
       const r = await execa(command, [...args], { reject: false, timeout: opts.timeoutMs ?? this.timeouts.timeoutMs, stripFinalNewline: false });
       if (r.timedOut) throw new TransportError(this.server, 'timeout', `${command}: did not finish in time`);

@@ -5,7 +5,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import ssh2 from 'ssh2';
 import type { Client as SshClient, SFTPWrapper, ConnectConfig, Stats as SftpStats } from 'ssh2';
 import { buildCommandLine } from '../../commandline.js';
 import { joinServerPath, splitServerPath, toSftpPath, serverDirname, serverBasename, PathEscapeError } from '../paths.js';
@@ -26,8 +25,6 @@ import {
   type Transport,
   type TransportTimeouts,
 } from './transport.js';
-
-const { Client } = ssh2;
 
 export interface SshOptions {
   host: string;
@@ -106,6 +103,8 @@ export class SshTransport implements Transport {
       return verdict === 'trusted';
     };
 
+    // ssh2 is large: loaded when a server is reached over SSH, not when the CLI starts.
+    const { Client } = (await import('ssh2')).default;
     const client = new Client();
     this.client = client;
     const ready = new Promise<void>((resolve, reject) => {

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Bundles the CLI into build/esm/ (what bin/clk-support.js loads when present: a few files parse
+// and start much faster than ~150 ES modules and their packages) and build/sea.cjs (the main script
+// of the single executables, see scripts/build-exe.mjs). Version, Node range and commit are baked
+// in, since there is no package.json beside an .exe. The Tracer worker is its own entry beside the
+// bundle; the single executable has no file to start a worker from and scans on its main thread.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'build');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+function commit() {
+  if (process.env.CLK_COMMIT) return process.env.CLK_COMMIT;
+  try {
+    return execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+const info = { version: pkg.version, nodeRange: pkg.engines?.node ?? '>=20', commit: commit() };
+
+// chalk decides on colour when it loads; the shim's NO_COLOR rule must run before (the .exe has no shim).
+const colourRule = `if ((process.env.NO_COLOR ?? '') !== '' || process.argv.includes('--no-color')) process.env.FORCE_COLOR = '0';`;
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20.19',
+  format: 'cjs',
+  // ssh2's native crypto binding and cpu-features are optional: left out, ssh2 uses its JavaScript paths.
+  external: ['*.node', 'cpu-features'],
+  define: { 'import.meta.url': '__clk_import_meta_url' },
+  legalComments: 'none',
+  logLevel: 'warning',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  keepNames: true,
+  sourcemap: false,
+};
+
+mkdirSync(out, { recursive: true });
+const tmp = (name) => join(out, `.${name}.tmp`);
+
+async function one(name, kind, extra = {}) {
+  await build({
+    ...common,
+    entryPoints: [join(root, 'src/cli.ts')],
+    outfile: tmp(name),
+    define: { ...common.define, __CLK_BUILD__: JSON.stringify({ ...info, kind }) },
+    banner: { js: `var __clk_import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
+    ...extra,
+  });
+  renameSync(tmp(name), join(out, name));
+}
+
+// The npm package: ES modules split at every dynamic import(), so that ssh2, zod, execa and the
+// prompts load only when a command needs them. Free __dirname/__filename/require in bundled CommonJS
+// packages (ssh2) get module-local values.
+await build({
+  ...common,
+  format: 'esm',
+  splitting: true,
+  entryPoints: { cli: join(root, 'src/cli.ts'), 'tracer-worker': join(root, 'src/incident/tracer-worker.ts') },
+  outdir: join(out, '.esm.tmp'),
+  entryNames: '[name]',
+  chunkNames: '[name]-[hash]',
+  define: { __CLK_BUILD__: JSON.stringify({ ...info, kind: 'bundle' }) },
+  banner: {
+    js:
+      "import { createRequire as __clkRequire } from 'node:module'; import { fileURLToPath as __clkPath } from 'node:url'; import { dirname as __clkDir } from 'node:path';" +
+      ' const require = __clkRequire(import.meta.url); const __filename = __clkPath(import.meta.url); const __dirname = __clkDir(__filename);',
+  },
+});
+rmSync(join(out, 'esm'), { recursive: true, force: true });
+renameSync(join(out, '.esm.tmp'), join(out, 'esm'));
+
+// The single executables' main script: one CommonJS file (what node:sea runs).
+await one('sea.cjs', 'sea', {
+  banner: { js: `${colourRule}\nvar __clk_import_meta_url = require('node:url').pathToFileURL(__filename).href;` },
+  footer: { js: `module.exports.main(process.argv.slice(2)).then((code) => { process.exitCode = code; });` },
+});
+process.stderr.write(`bundled ${pkg.version} (${info.commit.slice(0, 12)}) into ${out}\n`);
