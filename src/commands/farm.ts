@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { examples, type App } from '../app.js';
 import { ConfigError, ExitCode, errorMessage } from '../errors.js';
-import { parseFarm, selectServers, type Farm } from '../farm/load.js';
+import { loadFarmSchema, parseFarm, selectServers, type Farm } from '../farm/load.js';
 import type { ServerConfig } from '../farm/schema.js';
 import { describeFarmSource, FARM_FILE_NAME } from '../farm/discover.js';
 import { checkSshFiles } from '../farm/local-files.js';
@@ -100,6 +100,7 @@ export function registerFarmCommands(program: Command, app: App): void {
         const defaultPlatform = process.platform === 'win32' ? 'windows' : 'linux';
         const drafts = opts.server.map((spec) => parseServerSpec(spec, defaultPlatform));
         const interactive = io.canPrompt;
+        await loadFarmSchema();
         let identity: FarmIdentityDraft;
         let servers: ServerDraft[];
         if (interactive) {

@@ -3,7 +3,7 @@
 // platform and role, and a commented JSONC file that `farm validate` accepts as written.
 import { ConfigError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-file.js';
-import { ROLES, type Role } from './schema.js';
+import { ROLES, type Role } from './roles.js';
 
 export type Platform = 'windows' | 'linux';
 

@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { compileLinear, UnsupportedPatternError } from '../pattern.js';
 
-export const ROLES = ['application', 'scheduling', 'optimization', 'integration', 'web', 'database'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from './roles.js';
+export { ROLES, type Role };
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 const port = z.number().int().min(1).max(65535);

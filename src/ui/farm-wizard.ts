@@ -1,7 +1,7 @@
 // The `farm init` wizard on a terminal: the farm identity, checked as typed, then servers one by
 // one, each probed as it is added so a typo in a share or host shows at once.
 import type { Io } from './io.js';
-import { ROLES, type Role } from '../farm/schema.js';
+import { ROLES, type Role } from '../farm/roles.js';
 import { IDENTITY_RULES, SERVER_NAME, guessRole, parseServerSpec, type FarmIdentityDraft, type ServerDraft } from '../farm/init.js';
 
 /** Ask until the rule accepts the answer; the rule's message says what is expected. */
