@@ -35,6 +35,9 @@ const common = {
   format: 'cjs',
   // ssh2's native crypto binding and cpu-features are optional: left out, ssh2 uses its JavaScript paths.
   external: ['*.node', 'cpu-features'],
+  // Prefer a package's ES module build: jsonc-parser's UMD build requires its parts at run time,
+  // which a bundle cannot resolve.
+  mainFields: ['module', 'main'],
   define: { 'import.meta.url': '__clk_import_meta_url' },
   legalComments: 'none',
   logLevel: 'warning',
