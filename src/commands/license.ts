@@ -10,7 +10,7 @@ import { statusBadge } from '../ui/badge.js';
 import { createLicenseRequest } from '../license/request.js';
 import { applyLicense, type ApplyReport } from '../license/apply.js';
 import { applyPlan, type ApplyPlan } from '../license/plan.js';
-import { rollbackLicense } from '../license/rollback.js';
+import { rollbackLicense, type RollbackReport } from '../license/rollback.js';
 import { licenseStatus } from '../license/status.js';
 import { LicenseError } from '../license/errors.js';
 import { plural } from '../format.js';
@@ -175,6 +175,10 @@ export function registerLicenseCommands(program: Command, app: App): void {
           const farm = await app.farm(cmd);
           if (opts.server) selectServers(farm, opts.server);
           if (!opts.check) {
+            // Before a person is asked, the plan (every check, nothing written), as apply shows one.
+            // With --yes nobody is asked: the run itself reports (and cleans stale locks, which a check never does).
+            if (io.canPrompt && !io.yes && !app.globals(cmd).json)
+              renderRollbackPlan(io, await rollbackLicense(farm, { check: true, servers: opts.server, breakLock: opts.breakLock, force: opts.force, signal: app.signal }));
             const ok = await io.confirm('Restore the license each server had before the last apply?', { flag: '--yes' });
             if (!ok) {
               io.info('Nothing was changed.');
@@ -184,7 +188,12 @@ export function registerLicenseCommands(program: Command, app: App): void {
           }
           const report = await rollbackLicense(farm, { check: opts.check, servers: opts.server, breakLock: opts.breakLock, force: opts.force, signal: app.signal });
           if (app.globals(cmd).json) io.json(report);
-          else {
+          else if (report.check) {
+            renderRollbackPlan(io, report);
+            for (const w of report.warnings) io.warn(w);
+            const would = report.servers.filter((x) => x.action === 'would-restore' || x.action === 'would-remove').length;
+            io.success(`Nothing was changed (--check): ${plural(would, 'server')} would be rolled back${report.licenseId ? ` from ${report.licenseId}` : ''}`);
+          } else {
             io.out(
               renderTable(report.servers, [
                 { header: 'SERVER', value: (r) => r.server },
@@ -244,6 +253,18 @@ export function registerLicenseCommands(program: Command, app: App): void {
   );
 }
 
+/** What rollback will do per server (from a --check pass): restore from which backup, and that what it replaces is kept. */
+function renderRollbackPlan(io: Io, r: RollbackReport): void {
+  io.out(`Plan: roll back${r.licenseId ? ` the apply of ${r.licenseId}` : ''} (${r.source === 'local-record' ? 'from this machine\'s record of it' : 'from the newest backups on the servers'})`);
+  io.table(r.servers, [
+    { header: 'SERVER', value: (x) => x.server },
+    { header: 'CHANGE', value: (x) => (x.action === 'would-remove' ? 'would-remove (there was none before)' : x.action) },
+    { header: 'FROM', value: (x) => x.backupPath ?? '', free: true },
+    { header: 'BACKUP', value: (x) => (x.action === 'would-restore' || x.action === 'would-remove' ? 'the current license, beside it, before writing' : '-') },
+  ]);
+  io.out('');
+}
+
 /** The plan, as terraform shows one: what each server has, what it will have, what is backed up. */
 function renderPlan(io: Io, plan: ApplyPlan): void {
   io.out(`Plan: ${plan.license}`);
@@ -264,27 +285,20 @@ function renderApply(io: Io, r: ApplyReport, json: boolean): void {
     io.json({ ...r, plan: applyPlan(r) });
     return;
   }
-  if (r.outcome === 'checked') {
-    for (const w of r.warnings) io.warn(w);
-    const l = r.license;
-    io.success(`All checks passed for license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${l.daysLeft} days); nothing was changed (--check)`);
-    return;
-  }
-  io.out(
-    renderTable(r.servers, [
-      { header: 'SERVER', value: (s) => s.server },
-      { header: 'REACHABLE', value: (s) => statusBadge(io, s.reachable ? 'reachable' : 'unreachable') },
-      { header: 'FINGERPRINT', value: (s) => (s.fingerprintMatch === undefined ? '' : statusBadge(io, s.fingerprintMatch ? 'match' : 'mismatch')) },
-      { header: 'ADMIN', value: (s) => (s.admin === undefined ? '' : s.admin ? 'yes' : 'no') },
-      { header: 'PREVIOUS', value: (s) => (s.previous ? (s.previous.licenseId ? `${s.previous.licenseId} #${s.previous.sequence}` : 'not genuine') : 'none') },
-      { header: 'ACTION', value: (s) => s.action ?? '' },
-      { header: 'BACKUP', value: (s) => s.backupPath ?? '' },
-    ]),
-  );
+  io.table(r.servers, [
+    { header: 'SERVER', value: (s) => s.server },
+    { header: 'REACHABLE', value: (s) => statusBadge(io, s.reachable ? 'reachable' : 'unreachable') },
+    { header: 'FINGERPRINT', value: (s) => (s.fingerprintMatch === undefined ? '' : statusBadge(io, s.fingerprintMatch ? 'match' : 'mismatch')) },
+    { header: 'ADMIN', value: (s) => (s.admin === undefined ? '' : s.admin ? 'yes' : 'no') },
+    { header: 'PREVIOUS', value: (s) => (s.previous ? (s.previous.licenseId ? `${s.previous.licenseId} #${s.previous.sequence}` : 'not genuine') : 'none') },
+    { header: 'ACTION', value: (s) => s.action ?? '' },
+    { header: 'BACKUP', value: (s) => s.backupPath ?? '', free: true },
+  ]);
   for (const w of r.warnings) io.warn(w);
   const l = r.license;
   const what = `license ${l.licenseId} (sequence ${l.sequence}, key ${l.keyId}, valid until ${l.notAfter}, ${plural(l.daysLeft, 'day')})`;
   if (r.outcome === 'already-applied') io.success(`Nothing to do: ${what} is already installed on every covered server`);
+  else if (r.outcome === 'checked') io.success(`All checks passed for ${what}; nothing was changed (--check)`);
   else if (r.outcome === 'partial') io.warn(`Installed ${what} on the reachable covered servers only (apply ${r.applyId})`);
   else io.success(`Installed ${what} on ${r.servers.filter((s) => s.action === 'installed').map((s) => s.server).join(', ')} (apply ${r.applyId})`);
 }

@@ -43,4 +43,12 @@ describe('license apply plan', () => {
     expect(tableAt).toBeGreaterThan(planAt);
     expect(r.stdout).toMatch(/License\.xml\.bak-/);
   });
+
+  it('rollback --check shows the plan (the one shown before asking): restore from which backup, the current license kept', async () => {
+    const r = await f.cli(['license', 'rollback', '--check']);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/Nothing was changed \(--check\): 3 servers would be rolled back/);
+    expect(r.stdout).toMatch(/^Plan: roll back the apply of LIC-FSP-2 \(from this machine's record of it\)/m);
+    for (const s of ['APP01', 'SCHED01', 'INT01']) expect(r.stdout).toMatch(new RegExp(`${s}\\s+would-restore\\s+.*License\\.xml\\.bak-\\S+\\s+the current license, beside it, before writing`));
+  });
 });
