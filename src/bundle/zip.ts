@@ -10,21 +10,14 @@
 // has streamed), data, zip64 data descriptor; central directory with zip64 fields only where a value
 // does not fit 32 bits; zip64 end records only when needed. Names are UTF-8 (flag bit 11).
 import { constants as zc, crc32, deflateRaw, type ZlibOptions } from 'node:zlib';
+import { SIG_LOCAL, SIG_DESCRIPTOR, SIG_CENTRAL, SIG_EOCD, SIG_EOCD64, SIG_EOCD64_LOCATOR, MAX32, MAX16 } from './zip-format.js';
 
-const SIG_LOCAL = 0x04034b50;
-const SIG_DESCRIPTOR = 0x08074b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_EOCD = 0x06054b50;
-const SIG_EOCD64 = 0x06064b50;
-const SIG_EOCD64_LOCATOR = 0x07064b50;
 const VERSION_ZIP64 = 45;
 const MADE_BY_UNIX = (3 << 8) | VERSION_ZIP64;
 const FLAG_DESCRIPTOR = 0x0008;
 const FLAG_UTF8 = 0x0800;
 const METHOD_STORED = 0;
 const METHOD_DEFLATED = 8;
-const MAX32 = 0xffffffff;
-const MAX16 = 0xffff;
 const WINDOW = 32 * 1024;
 
 export type Sink = (chunk: Buffer) => Promise<void>;
