@@ -395,7 +395,15 @@ function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return Boolean(signal?.aborted) || (err as Error)?.name === 'AbortError';
 }
 
-export async function verifyBundle(path: string, opts: { signal?: AbortSignal } = {}): Promise<VerifyResult> {
+export interface VerifyOptions {
+  signal?: AbortSignal;
+  /** The bytes that will be hashed (the declared sizes of the entries read), once the directory is checked. */
+  onStart?: (totalBytes: number) => void;
+  /** Bytes hashed so far, as they are read (for a progress bar with rate and ETA). */
+  onBytes?: (n: number) => void;
+}
+
+export async function verifyBundle(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const { signal } = opts;
   const problems = new Problems();
   const s = await scan(path, problems, signal);
@@ -415,6 +423,7 @@ export async function verifyBundle(path: string, opts: { signal?: AbortSignal } 
     const mc = manifestEntry(s, problems);
     const seen = new Map<string, { size: number; sha256: string }>();
     let manifestBytes: Buffer | undefined;
+    opts.onStart?.(files.reduce((sum, c) => sum + (c.refused ? 0 : c.entry.size), 0));
     for (const c of files) {
       signal?.throwIfAborted();
       if (c.refused) continue;
@@ -429,6 +438,7 @@ export async function verifyBundle(path: string, opts: { signal?: AbortSignal } 
           hash.update(chunk);
           crc = crc32(chunk, crc);
           size += chunk.length;
+          opts.onBytes?.(chunk.length);
           keep?.push(chunk);
         }
       } catch (err) {

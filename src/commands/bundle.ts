@@ -8,7 +8,7 @@ import { renderTable } from '../ui/table.js';
 import { statusBadge } from '../ui/badge.js';
 import { plural } from '../format.js';
 import { sanitize } from '../ui/sanitize.js';
-import type { Io } from '../ui/io.js';
+import type { Io, ProgressTask } from '../ui/io.js';
 
 // Everything read from a bundle is untrusted: every string shown below goes through sanitize().
 const field = (v: unknown): string | undefined => (typeof v === 'string' ? sanitize(v) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined);
@@ -42,11 +42,23 @@ export function registerBundleCommands(program: Command, app: App): void {
         const io = app.io(cmd);
         const path = resolve(app.cwd, file);
         const spinner = io.spinner(`Verifying ${sanitize(file)}`);
+        // Once the directory is checked, a byte progress bar (rate and ETA) over what is hashed.
+        const progress = io.progress();
+        let task: ProgressTask | undefined;
         let result;
         try {
-          result = await verifyBundle(path, { signal: app.signal });
+          result = await verifyBundle(path, {
+            signal: app.signal,
+            onStart: (total) => {
+              spinner.stop();
+              task = progress.task('verify', total);
+            },
+            onBytes: (n) => task?.increment(n),
+          });
+          task?.done();
         } finally {
           spinner.stop();
+          progress.stop();
         }
         const n = result.problems.length + result.problemsOmitted;
         if (app.globals(cmd).json) {

@@ -194,16 +194,26 @@ export function registerEvtxCommands(program: Command, app: App): void {
         if (window) io.info(dumpNotice(window)); // stderr: stdout stays records only (jsonl too)
         await requireFiles([file]);
         const out = new BatchedWriter(io.stdout);
+        // Dumped into a file or a pipe, with a person watching stderr: a bar over the file's bytes.
+        const progress = io.stdoutIsTty ? undefined : io.progress();
+        const task = progress?.task('evtx dump', (await stat(file)).size);
+        const CHUNK_BYTES = 64 * 1024;
         const warnings: EvtxWarning[] = [];
         let records = 0;
         let started = false;
-        for await (const r of readEvtx(file, { signal: app.signal, recover: opts.recover, onWarning: (w) => (warnings.push(w), io.warn(describeWarning(file, w))) })) {
-          records++;
-          if (!keep(r)) continue;
-          if (format === 'xml' && !started) out.add(XML_PROLOGUE);
-          started = true;
-          const xml = format === 'xml' ? `${r.recovered ? `<!-- recovered from chunk slack; record header number ${r.headerRecordId} -->\n` : ''}${r.xml()}\n` : '';
-          if (out.add(format === 'xml' ? xml : `${renderJsonLine(r)}\n`)) await out.flush();
+        const records$ = readEvtx(file, { signal: app.signal, recover: opts.recover, onChunk: () => task?.increment(CHUNK_BYTES), onWarning: (w) => (warnings.push(w), io.warn(describeWarning(file, w))) });
+        try {
+          for await (const r of records$) {
+            records++;
+            if (!keep(r)) continue;
+            if (format === 'xml' && !started) out.add(XML_PROLOGUE);
+            started = true;
+            const xml = format === 'xml' ? `${r.recovered ? `<!-- recovered from chunk slack; record header number ${r.headerRecordId} -->\n` : ''}${r.xml()}\n` : '';
+            if (out.add(format === 'xml' ? xml : `${renderJsonLine(r)}\n`)) await out.flush();
+          }
+          task?.done();
+        } finally {
+          progress?.stop();
         }
         // --recover reads only slack: no record there is no sign of damage.
         const error = unreadable(file, opts.recover ? undefined : records, warnings);
