@@ -111,6 +111,10 @@ function normalise(v, roots) {
     for (const r of roots) s = s.split(r).join('<path>');
     return s
       .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z?/g, '<time>')
+      // backup names carry the time of the run (License.xml.bak-20261202T141404Z-...)
+      .replace(/\d{8}T\d{6}Z/g, '<time>')
+      // this machine's paths leave as <local>/... (Linux share roots are local folders; UNC roots are not)
+      .replace(/<local>[^\s"']*/g, '<path>')
       .replace(/[A-Z]:\\[^\s"']*/g, '<path>')
       .replace(/\/[^\s"']+/g, '<path>')
       .replace(/<path>[^\s"']*/g, '<path>');
