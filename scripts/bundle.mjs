@@ -83,6 +83,12 @@ await build({
 rmSync(join(out, 'esm'), { recursive: true, force: true });
 renameSync(join(out, '.esm.tmp'), join(out, 'esm'));
 
+// The npm package's fast path: the same program as one CommonJS file, which bin/clk-support.js
+// compiles with V8's code cache (kept in the user's cache folder), so that later starts skip most
+// parsing and compiling. Beside the ES modules, so that the Tracer worker is found next to it.
+await one('cli.cjs', 'bundle');
+renameSync(join(out, 'cli.cjs'), join(out, 'esm', 'cli.cjs'));
+
 // The single executables' main script: one CommonJS file (what node:sea runs).
 await one('sea.cjs', 'sea', {
   banner: { js: `${colourRule}\nvar __clk_import_meta_url = require('node:url').pathToFileURL(__filename).href;` },

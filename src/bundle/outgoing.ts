@@ -5,6 +5,7 @@
 // filtered values, so that their widths say nothing about the real names.
 import { homedir, tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
+import { chmod, link, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { createRedactor, type Redactor } from './redact.js';
 import { Anonymizer } from './anonymize.js';
@@ -147,7 +148,6 @@ export function createOutgoing(opts: { farm?: FarmNames; cwd?: string; anonymize
 
 /** The private mapping of an anonymised incident text, beside it, owner-only (never sent). */
 export async function writeAnonMap(file: string, anonymizer: Anonymizer, what: string): Promise<void> {
-  const { writeFile, chmod, link, rm } = await import('node:fs/promises');
   const text = `${JSON.stringify({ schema: 'clk-support/anon-map/v1', for: what, note: 'PRIVATE: maps anonymized tokens back to real names; do not send', mapping: anonymizer.mapping() }, null, 2)}\n`;
   const temp = `${file}.partial-${process.pid}`;
   await writeFile(temp, text, { mode: 0o600, flag: 'wx' });

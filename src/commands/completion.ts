@@ -1,6 +1,7 @@
 // Shell completion: `clk-support completion bash|zsh|fish|powershell` prints a script that asks
 // the CLI itself for candidates (`clk-support __complete --cur=WORD PREVIOUS...`), so commands,
 // options, server names of the farm and check ids are always those of the installed version.
+import { readdir } from 'node:fs/promises';
 import type { Command, Option } from 'commander';
 import { examples, type App } from '../app.js';
 import { UsageError } from '../errors.js';
@@ -165,7 +166,6 @@ export async function runCompletion(program: Command, args: readonly string[], a
     collectors: () => quietly(async () => (await import('../collect/collectors.js')).COLLECTORS.map((c) => c.id)),
     namedFarms: () =>
       quietly(async () => {
-        const { readdir } = await import('node:fs/promises');
         const { userConfigDir, FARM_FILE_NAME } = await import('../farm/discover.js');
         const names = await readdir(userConfigDir(app.env));
         return names.filter((n) => n.endsWith(`.${FARM_FILE_NAME}`)).map((n) => n.slice(0, -(FARM_FILE_NAME.length + 1)));
