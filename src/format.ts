@@ -28,20 +28,26 @@ export function formatOffset(ms: number): string {
   return `${sign}${(abs / 60_000).toFixed(1)} min`;
 }
 
-// C0 and C1 controls, DEL, and the Unicode line/paragraph separators and bidi overrides that can
-// make one line look like two (or reorder it) in a log viewer or a terminal.
-const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\x1b': '\\e' };
+// C0, DEL, C1, ALM, LRM/RLM, line/paragraph separators, bidi embeddings/overrides/isolates, BOM: what
+// can forge a line in a record or reorder, hide or drive what a terminal shows.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const UNSAFE_KEEP_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeChar(ch: string): string {
+  const named = NAMED[ch];
+  if (named) return named;
+  const code = ch.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
 
 /**
- * A string from a server (a file name, an error text) made safe for a one-line record: every control
- * character becomes a visible escape (\n, \r, \t, \e, \xNN, \u{NNNN}), so it cannot forge a line.
+ * A string from a server or a file (a file name, an error text, a bundle field) with every control,
+ * escape and bidi character shown as a visible escape (\n, \r, \t, \xNN, \uNNNN): it cannot forge a
+ * line of a one-line record, nor drive a terminal. `keepLines` keeps newlines and tabs.
  */
-export function escapeControl(s: string): string {
-  return s.replace(CONTROL, (c) => {
-    const code = c.codePointAt(0)!;
-    return NAMED[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`);
-  });
+export function escapeControl(s: string, opts: { keepLines?: boolean } = {}): string {
+  return s.replace(opts.keepLines ? UNSAFE_KEEP_LINES : UNSAFE, escapeChar);
 }
 
 /** "1 server", "2 servers": a count with its noun in the right number. */

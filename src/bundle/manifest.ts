@@ -94,7 +94,7 @@ export function renderCollectorLog(entries: readonly CollectorLogEntry[]): strin
   for (const e of entries) {
     lines.push(
       // A field can hold a server's file name: a newline, tab or ESC in it never forges a line or a column.
-      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? ''].map(escapeControl)
+      [e.server ?? '-', e.collector, e.status, `${e.durationMs}ms`, `${e.files} files`, `${e.bytes} bytes`, e.reason ?? ''].map((field) => escapeControl(field))
         .join('\t')
         .trimEnd(),
     );

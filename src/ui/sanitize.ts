@@ -1,29 +1,20 @@
 // Untrusted text (names and fields from a bundle, messages that quote a server or a file) shown on a
 // terminal without letting it drive the terminal: C0 and C1 controls, ESC (and so CSI/OSC sequences:
 // title changes, screen clears, OSC-8 links), DEL, and the bidi/line-separator characters that
-// reorder or split what is displayed are shown escaped (`\x1b`, `\u202e`), never written raw.
+// reorder or split what is displayed are shown escaped (`\x1b`, `\u202e`), never written raw. The
+// escaping itself is format.ts's escapeControl, the same that keeps collector.log one line a record.
 
-// C0, DEL, C1, ALM, LRM/RLM, line/paragraph separators, bidi embeddings/overrides/isolates, BOM.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-const UNSAFE_KEEP_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
-const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+import { escapeControl } from '../format.js';
+
 // Colour (SGR) sequences exactly as the ui layer's own styling writes them.
 const SGR = /\u001b\[[0-9;]*m/g;
-
-function escapeChar(ch: string): string {
-  const named = NAMED[ch];
-  if (named) return named;
-  const code = ch.charCodeAt(0);
-  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-}
 
 /**
  * `text` with every control, escape and bidi character shown escaped. `keepLines` keeps newlines
  * and tabs (multi-line messages); everything else (a carriage return included) is escaped.
  */
 export function sanitize(text: unknown, opts: { keepLines?: boolean } = {}): string {
-  const s = typeof text === 'string' ? text : String(text);
-  return s.replace(opts.keepLines ? UNSAFE_KEEP_LINES : UNSAFE, escapeChar);
+  return escapeControl(typeof text === 'string' ? text : String(text), opts);
 }
 
 /**

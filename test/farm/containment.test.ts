@@ -120,7 +120,7 @@ describe('confined local transport', () => {
 
 describe('control characters', () => {
   it('escapeControl makes one visible line of any name', () => {
-    expect(escapeControl('a\nb\rc\td\x1b[31me\x00f\x85g\u2028h\u202ei')).toBe('a\\nb\\rc\\td\\e[31me\\x00f\\x85g\\u{2028}h\\u{202e}i');
+    expect(escapeControl('a\nb\rc\td\x1b[31me\x00f\x85g\u2028h\u202ei')).toBe('a\\nb\\rc\\td\\x1b[31me\\x00f\\x85g\\u2028h\\u202ei');
     expect(escapeControl('C:\\Logs\\W6.log')).toBe('C:\\Logs\\W6.log');
   });
   it('safeSegment keeps distinct names distinct', () => {
