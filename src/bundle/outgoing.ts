@@ -6,6 +6,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { realpathSync } from 'node:fs';
 import { chmod, link, rm, writeFile } from 'node:fs/promises';
+import { restrictToOwner } from '../owner-only.js';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { createRedactor, type Redactor } from './redact.js';
 import { Anonymizer } from './anonymize.js';
@@ -146,9 +147,13 @@ export function createOutgoing(opts: { farm?: FarmNames; cwd?: string; anonymize
   };
 }
 
-/** The private mapping of an anonymised incident text, beside it, owner-only (never sent). */
-export async function writeAnonMap(file: string, anonymizer: Anonymizer, what: string): Promise<void> {
-  const text = `${JSON.stringify({ schema: 'clk-support/anon-map/v1', for: what, note: 'PRIVATE: maps anonymized tokens back to real names; do not send', mapping: anonymizer.mapping() }, null, 2)}\n`;
+/**
+ * The private mapping of an anonymised bundle or incident text, written beside it, never over an
+ * existing file, and left to its owner (0600, or an owner-only ACL on Windows). Returns a warning
+ * when the access could not be restricted (the file is complete and kept).
+ */
+export async function writeAnonMap(file: string, anonymizer: Anonymizer, about: { for: string } | { bundle: string }): Promise<string | undefined> {
+  const text = `${JSON.stringify({ schema: 'clk-support/anon-map/v1', ...about, note: 'PRIVATE: maps anonymized tokens back to real names; do not send', mapping: anonymizer.mapping() }, null, 2)}\n`;
   const temp = `${file}.partial-${process.pid}`;
   await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
   await chmod(temp, 0o600);
@@ -157,4 +162,5 @@ export async function writeAnonMap(file: string, anonymizer: Anonymizer, what: s
   } finally {
     await rm(temp, { force: true });
   }
+  return restrictToOwner(file);
 }

@@ -43,6 +43,7 @@ import { isAlreadyCompressed } from './compressed.js';
 import { formatMiB, freeBytes, isNoSpace, outputError, publishWithoutOverwrite, syncDir } from './output-file.js';
 import { guardSource, readAhead, redactChunks, single, toBuffer } from './entry-streams.js';
 import { restrictToOwner } from '../owner-only.js';
+import { writeAnonMap } from './outgoing.js';
 
 export interface BundleOptions {
   outDir: string;
@@ -228,10 +229,7 @@ export class BundleWriter {
     let mappingPath: string | undefined;
     if (this.opts.anonymizer) {
       mappingPath = finalPath.replace(/\.zip$/i, '') + '.anon-map.json';
-      const text = `${JSON.stringify({ schema: 'clk-support/anon-map/v1', bundle: basename(finalPath), note: 'PRIVATE: maps anonymized tokens back to real names; do not send', mapping: this.opts.anonymizer.mapping() }, null, 2)}\n`;
-      await fsp.writeFile(mappingPath, text, { mode: 0o600, flag: 'w' });
-      await fsp.chmod(mappingPath, 0o600);
-      const mappingWarning = await restrictToOwner(mappingPath);
+      const mappingWarning = await writeAnonMap(mappingPath, this.opts.anonymizer, { bundle: basename(finalPath) });
       if (mappingWarning) warnings.push(mappingWarning);
     }
     this.state = 'done';

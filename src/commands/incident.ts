@@ -30,7 +30,8 @@ async function saveMapping(io: Io, out: Outgoing, opts: Record<string, unknown>,
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   const file = resolve(cwd, typeof opts.anonMap === 'string' ? opts.anonMap : `clk-${what}-${stamp}.anon-map.json`);
   try {
-    await writeAnonMap(file, out.anonymizer, what);
+    const warning = await writeAnonMap(file, out.anonymizer, { for: what });
+    if (warning) io.warn(warning);
   } catch (err) {
     throw new UsageError(`--anon-map: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { hint: 'name a new file with --anon-map (an existing one is never replaced)' });
   }
