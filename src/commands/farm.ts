@@ -10,7 +10,7 @@ import { identityProblems, parseServerSpec, renderFarmFile, writeFarmFile, type 
 import { resolve } from 'node:path';
 import { assessFarm, probeFarm, unreachableText, type ServerProbe } from '../farm/probe.js';
 import { renderTable } from '../ui/table.js';
-import { formatOffset } from '../format.js';
+import { formatOffset, plural } from '../format.js';
 import { statusBadge } from '../ui/badge.js';
 
 interface InitOptions {
@@ -58,11 +58,11 @@ export function registerFarmCommands(program: Command, app: App): void {
           return;
         }
         if (problems.length)
-          throw new ConfigError(`${f.file}: ${problems.length} problem${problems.length === 1 ? '' : 's'} with what it names on this machine:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
+          throw new ConfigError(`${f.file}: ${plural(problems.length, 'problem')} with what it names on this machine:\n${problems.map((p) => `  ${p}`).join('\n')}`, {
             code: 'FARM_FILES',
             hint: 'fix the paths in the farm file (relative paths are read from the farm file\'s folder)',
           });
-        io.success(`${f.file} is valid: ${f.farm.name} (${f.farm.systemId}, ${f.farm.environment}), ${f.servers.length} server${f.servers.length === 1 ? '' : 's'}`);
+        io.success(`${f.file} is valid: ${f.farm.name} (${f.farm.systemId}, ${f.farm.environment}), ${plural(f.servers.length, 'server')}`);
         io.table(f.servers, [
           { header: 'SERVER', value: (s) => s.name },
           { header: 'ROLE', value: (s) => s.role },
@@ -135,7 +135,7 @@ export function registerFarmCommands(program: Command, app: App): void {
           if (probes.some((p) => !p.reachable)) app.report(ExitCode.partial);
           return;
         }
-        io.success(`wrote ${out}: ${identity.name} (${identity.systemId}), ${servers.length} server${servers.length === 1 ? '' : 's'}; it validates as written`);
+        io.success(`wrote ${out}: ${identity.name} (${identity.systemId}), ${plural(servers.length, 'server')}; it validates as written`);
         io.info('review the paths in it (install root, logs, license) and add license.trustedKeys before `license apply`');
         if (opts.probe) await showStatus(app, cmd, written, written.servers);
       }),
@@ -149,45 +149,45 @@ export function registerFarmCommands(program: Command, app: App): void {
 
 /** Probe the servers and print the status table (farm status, and the end of farm init). */
 async function showStatus(app: App, cmd: Command, f: Farm, servers: readonly ServerConfig[], concurrency?: number): Promise<void> {
-        const io = app.io(cmd);
-        if (f.source) io.info(`farm file: ${f.file} (${describeFarmSource(f.source)})`);
-        const spinner = io.spinner(`Probing ${servers.length} server${servers.length === 1 ? '' : 's'} of ${f.farm.name}`);
-        let done = 0;
-        const { probes } = await probeFarm(f, servers, {
-          concurrency,
-          signal: app.signal,
-          onResult: () => spinner.update(`Probing servers (${++done}/${servers.length})`),
-        });
-        spinner.stop();
-        const findings = assessFarm(f, probes);
-        if (app.globals(cmd).json) {
-          io.json({
-            schema: 'clk-support/farm-status/v1',
-            farm: { name: f.farm.name, systemId: f.farm.systemId, environment: f.farm.environment, file: f.file, source: f.source },
-            servers: probes.map(probeJson),
-            findings,
-          });
-        } else {
-          io.table(probes, [
-            { header: 'SERVER', value: (p) => p.server.name },
-            { header: 'ROLE', value: (p) => p.server.role },
-            { header: 'VIA', value: (p) => p.server.transport.type },
-            { header: 'STATUS', value: (p) => statusBadge(io, p.reachable ? 'reachable' : 'unreachable') },
-            { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
-            { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
-            { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : p.reachable ? '?' : ''), align: 'right' },
-            { header: 'OS / REASON', value: (p) => reasonCell(p), free: true },
-          ]);
-          if (findings.versionMismatch)
-            io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
-          for (const d of findings.drifted)
-            io.warn(`${d.server}: clock is ${formatOffset(d.offsetMs)} off this machine (limit ${f.settings.clockDriftWarnMs} ms): license checks and log correlation depend on it`);
-          for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? `; ${p.hint}` : ''}`);
-          for (const p of probes.filter((x) => x.identity?.productError)) io.debug(`${p.server.name}: version: ${p.identity!.productError}`);
-        }
-        const reachable = probes.filter((p) => p.reachable).length;
-        if (reachable === 0) app.report(ExitCode.failed);
-        else if (reachable < probes.length) app.report(ExitCode.partial);
+  const io = app.io(cmd);
+  if (f.source) io.info(`farm file: ${f.file} (${describeFarmSource(f.source)})`);
+  const spinner = io.spinner(`Probing ${plural(servers.length, 'server')} of ${f.farm.name}`);
+  let done = 0;
+  const { probes } = await probeFarm(f, servers, {
+    concurrency,
+    signal: app.signal,
+    onResult: () => spinner.update(`Probing servers (${++done}/${servers.length})`),
+  });
+  spinner.stop();
+  const findings = assessFarm(f, probes);
+  if (app.globals(cmd).json) {
+    io.json({
+      schema: 'clk-support/farm-status/v1',
+      farm: { name: f.farm.name, systemId: f.farm.systemId, environment: f.farm.environment, file: f.file, source: f.source },
+      servers: probes.map(probeJson),
+      findings,
+    });
+  } else {
+    io.table(probes, [
+      { header: 'SERVER', value: (p) => p.server.name },
+      { header: 'ROLE', value: (p) => p.server.role },
+      { header: 'VIA', value: (p) => p.server.transport.type },
+      { header: 'STATUS', value: (p) => statusBadge(io, p.reachable ? 'reachable' : 'unreachable') },
+      { header: 'VERSION', value: (p) => p.identity?.product?.version ?? (p.reachable ? '?' : '') },
+      { header: 'BUILD', value: (p) => p.identity?.product?.build ?? '' },
+      { header: 'CLOCK', value: (p) => (p.identity?.clock ? formatOffset(p.identity.clock.offsetMs) : p.reachable ? '?' : ''), align: 'right' },
+      { header: 'OS / REASON', value: (p) => reasonCell(p), free: true },
+    ]);
+    if (findings.versionMismatch)
+      io.warn(`versions differ across the farm: ${Object.entries(findings.versions).map(([v, s]) => `${v} on ${s.join(', ')}`).join('; ')}`);
+    for (const d of findings.drifted)
+      io.warn(`${d.server}: clock is ${formatOffset(d.offsetMs)} off this machine (limit ${f.settings.clockDriftWarnMs} ms): license checks and log correlation depend on it`);
+    for (const p of probes.filter((x) => !x.reachable)) io.warn(`${p.server.name} unreachable: ${unreachableText(p.server.name, p.reason, p.error)}${p.hint ? `; ${p.hint}` : ''}`);
+    for (const p of probes.filter((x) => x.identity?.productError)) io.debug(`${p.server.name}: version: ${p.identity!.productError}`);
+  }
+  const reachable = probes.filter((p) => p.reachable).length;
+  if (reachable === 0) app.report(ExitCode.failed);
+  else if (reachable < probes.length) app.report(ExitCode.partial);
 }
 
 /** Files the farm file names on this machine (SSH keys, known_hosts, trusted license keys) that cannot be used. */
