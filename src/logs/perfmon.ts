@@ -79,3 +79,167 @@ export class NotPdhCsvError extends Error {
     this.name = 'NotPdhCsvError';
   }
 }
+
+/** A counter named by a PDH-CSV header cell: `\\MACHINE\Object(Instance)\Counter`. */
+export interface PdhCounter {
+  /** As the header names it. */
+  path: string;
+  /** Without the leading backslashes; '' when the path names no machine. */
+  machine: string;
+  object: string;
+  /** The instance inside the parentheses ("_Total", "w3wp#1", "C:"), when there is one. */
+  instance?: string;
+  counter: string;
+  /** The path without the machine: "\Processor(_Total)\% Processor Time". */
+  name: string;
+}
+
+/** A counter path's parts, or undefined for a cell that is not one. Instances may hold parentheses and slashes. */
+export function parsePdhCounterPath(path: string): PdhCounter | undefined {
+  let rest = path;
+  let machine = '';
+  if (rest.startsWith('\\\\')) {
+    const slash = rest.indexOf('\\', 2);
+    if (slash < 0) return undefined;
+    machine = rest.slice(2, slash);
+    rest = rest.slice(slash);
+  }
+  if (!rest.startsWith('\\')) return undefined;
+  const lastSlash = rest.lastIndexOf('\\');
+  if (lastSlash <= 0) return undefined;
+  const counter = rest.slice(lastSlash + 1);
+  const objectPart = rest.slice(1, lastSlash);
+  if (!counter || !objectPart) return undefined;
+  const open = objectPart.indexOf('(');
+  let object = objectPart;
+  let instance: string | undefined;
+  if (open > 0 && objectPart.endsWith(')')) {
+    object = objectPart.slice(0, open);
+    instance = objectPart.slice(open + 1, -1);
+  }
+  return { path, machine, object, instance, counter, name: rest };
+}
+
+/**
+ * One PDH-CSV row split into its cells. Cells are double-quoted (a doubled quote inside one is a
+ * quote), but a hand-edited or typeperf file may leave a cell bare.
+ */
+export function splitPdhRow(line: string, delimiter: ',' | '\t'): string[] {
+  const cells: string[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i <= n) {
+    if (line[i] === '"') {
+      let cell = '';
+      let j = i + 1;
+      for (;;) {
+        const q = line.indexOf('"', j);
+        if (q < 0) {
+          cell += line.slice(j);
+          j = n;
+          break;
+        }
+        cell += line.slice(j, q);
+        if (line[q + 1] === '"') {
+          cell += '"';
+          j = q + 2;
+          continue;
+        }
+        j = q + 1;
+        break;
+      }
+      cells.push(cell);
+      const d = line.indexOf(delimiter, j);
+      if (d < 0) break;
+      i = d + 1;
+    } else {
+      const d = line.indexOf(delimiter, i);
+      if (d < 0) {
+        cells.push(line.slice(i));
+        break;
+      }
+      cells.push(line.slice(i, d));
+      i = d + 1;
+    }
+  }
+  return cells;
+}
+
+/** A sample value: a number, or null for a missing one (" " for the first rate sample, "" when not collected). */
+export function pdhValue(cell: string | undefined): number | null {
+  if (cell === undefined) return null;
+  const text = cell.trim();
+  if (text === '') return null;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : null;
+}
+
+export interface PdhSample {
+  /** Sample time, ms UTC. */
+  ms: number;
+  /** One per counter (PdhSamplesInfo.counters), null where the row has none. */
+  values: (number | null)[];
+}
+
+export interface PdhSamplesInfo {
+  header?: PdhHeader;
+  /** The counters read, in column order, at most maxCounters. */
+  counters: PdhCounter[];
+  /** Header cells that were not counter paths, or beyond maxCounters. */
+  skippedCounters: number;
+  rows: number;
+  /** Rows without a readable time (skipped). */
+  badRows: number;
+  /** True when the header line was longer than the line limit and counters were lost. */
+  headerCut: boolean;
+}
+
+export const MAX_PDH_COUNTERS = 10_000;
+
+/**
+ * The samples of a PDH-CSV file, row by row (memory: one row), optionally only those inside a
+ * window. Throws NotPdhCsvError when the first line is not a PDH header.
+ */
+export async function* readPdhSamples(
+  lines: AsyncIterable<Line>,
+  opts: { window?: TimeWindow; maxCounters?: number } = {},
+  info: PdhSamplesInfo = { counters: [], skippedCounters: 0, rows: 0, badRows: 0, headerCut: false },
+): AsyncGenerator<PdhSample> {
+  const max = opts.maxCounters ?? MAX_PDH_COUNTERS;
+  const from = opts.window?.from.getTime() ?? -Infinity;
+  const to = opts.window?.to.getTime() ?? Infinity;
+  let header: PdhHeader | undefined;
+  // Column index of each kept counter.
+  const columns: number[] = [];
+  for await (const line of lines) {
+    if (!header) {
+      header = parsePdhHeader(line.text);
+      if (!header) throw new NotPdhCsvError();
+      info.header = header;
+      info.headerCut = line.cut;
+      const cells = splitPdhRow(line.text.replace(/^\uFEFF/, ''), header.delimiter);
+      for (let c = 1; c < cells.length; c++) {
+        const counter = info.counters.length < max ? parsePdhCounterPath(cells[c]) : undefined;
+        if (!counter) {
+          info.skippedCounters++;
+          continue;
+        }
+        info.counters.push(counter);
+        columns.push(c);
+      }
+      continue;
+    }
+    if (line.text === '') continue;
+    info.rows++;
+    const ms = pdhRowTime(line.text, header.biasMinutes);
+    if (ms === undefined) {
+      info.badRows++;
+      continue;
+    }
+    if (ms < from || ms > to) continue;
+    const cells = splitPdhRow(line.text, header.delimiter);
+    const values = new Array<number | null>(columns.length);
+    for (let k = 0; k < columns.length; k++) values[k] = pdhValue(cells[columns[k]]);
+    yield { ms, values };
+  }
+}
