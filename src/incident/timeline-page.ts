@@ -129,24 +129,17 @@ interface RenderedChart {
   omitted: number;
 }
 
-type ECharts = typeof import('echarts/core');
+type ECharts = typeof import('./timeline-charts.js');
 let echartsLoaded: Promise<ECharts> | undefined;
 
 /** ECharts only when a page is drawn: other commands never pay for loading it. */
 function loadECharts(): Promise<ECharts> {
-  echartsLoaded ??= (async () => {
-    const [core, charts, components, renderers] = await Promise.all([
-      import('echarts/core'),
-      import('echarts/charts'),
-      import('echarts/components'),
-      import('echarts/renderers'),
-    ]);
-    core.use([charts.LineChart, components.GridComponent, components.LegendComponent, components.MarkLineComponent, renderers.SVGRenderer]);
+  echartsLoaded ??= import('./timeline-charts.js').then((charts) => {
     // Node has no canvas to measure text with: lay legends and labels out for a font a little wider
     // than any the page may be shown in (Arial on Windows, DejaVu Sans on Linux), never narrower.
-    core.setPlatformAPI({ measureText: (text: string, font?: string) => ({ width: textWidth(text ?? '', font) }) } as never);
-    return core;
-  })();
+    charts.setPlatformAPI({ measureText: (text: string, font?: string) => ({ width: textWidth(text ?? '', font) }) } as never);
+    return charts;
+  });
   return echartsLoaded;
 }
 
@@ -510,7 +503,8 @@ ul.warnings li{overflow-wrap:anywhere}
  * One self-contained HTML page for a timeline: no script, no external resource. Async because
  * ECharts is loaded on first use.
  */
-export async function renderTimelinePage(t: Timeline): Promise<string> {
+export async function renderTimelinePage(input: Timeline): Promise<string> {
+  const t = wellFormed(input);
   const from = ms(t.window.from);
   const to = ms(t.window.to);
   const axis: Axis = Number.isFinite(from) && Number.isFinite(to) && to > from ? { from, to } : fallbackAxis(t);
@@ -518,10 +512,10 @@ export async function renderTimelinePage(t: Timeline): Promise<string> {
   const charts: RenderedChart[] = [];
   for (const spec of chartSpecs(t, axis)) charts.push(await renderChart(echarts, spec, axis));
 
-  const farm = t.farm ?? { name: '', systemId: '', environment: '' };
+  const farm = t.farm;
   const title = `Incident timeline: ${bounded(farm.name, 120)}`;
-  const userLine = `${plural(t.users?.total ?? 0, 'affected user')}${
-    (t.users?.perServer ?? []).length > 0 ? ` (${t.users.perServer.slice(0, 50).map((u) => `${bounded(u.server, 60)}: ${u.count}`).join(', ')})` : ''
+  const userLine = `${plural(t.users.total, 'affected user')}${
+    t.users.perServer.length > 0 ? ` (${t.users.perServer.slice(0, 50).map((u) => `${bounded(u.server, 60)}: ${u.count}`).join(', ')})` : ''
   }`;
   return `<!doctype html>
 <html lang="en">
@@ -541,7 +535,7 @@ export async function renderTimelinePage(t: Timeline): Promise<string> {
 <dt>Environment</dt><dd>${escapeHtml(farm.environment, 40)}</dd>
 <dt>Window (UTC)</dt><dd>${escapeHtml(utcText(t.window.from))} – ${escapeHtml(utcText(t.window.to))} (${plural(t.buckets.length, 'bucket')} of ${escapeHtml(bucketText(t.bucketMs))})</dd>
 <dt>Generated</dt><dd>${escapeHtml(utcText(t.generatedAt))}</dd>
-<dt>Source</dt><dd>${t.source?.kind === 'bundle' ? 'bundle' : 'farm'} ${escapeHtml(t.source?.path, 300)}</dd>
+<dt>Source</dt><dd>${t.source.kind} ${escapeHtml(t.source.path, 300)}</dd>
 <dt>Affected users</dt><dd>${escapeHtml(userLine, 2000)}</dd>
 <dt>Schema</dt><dd>${escapeHtml(t.schema, 60)}</dd>
 </dl>
@@ -574,6 +568,32 @@ ${warnings(t)}
 </body>
 </html>
 `;
+}
+
+const list = <T>(v: T[] | undefined): T[] => (Array.isArray(v) ? v : []);
+const text = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+
+/** The timeline with every list a list and every label a string, whatever JSON it was read from. */
+function wellFormed(t: Timeline): Timeline {
+  return {
+    ...t,
+    generatedAt: text(t.generatedAt),
+    farm: { name: text(t.farm?.name), systemId: text(t.farm?.systemId), environment: text(t.farm?.environment) },
+    source: { kind: t.source?.kind === 'bundle' ? 'bundle' : 'farm', path: text(t.source?.path) },
+    window: { from: text(t.window?.from), to: text(t.window?.to) },
+    buckets: list(t.buckets).map(text),
+    servers: list(t.servers).map((s) => ({ ...s, name: text(s?.name), role: text(s?.role) })),
+    series: list(t.series)
+      .filter((s) => s && typeof s === 'object')
+      .map((s) => ({ ...s, server: text(s.server), name: text(s.name), unit: s.unit === undefined ? undefined : text(s.unit), values: list(s.values) })),
+    marks: list(t.marks).filter((m) => m && typeof m === 'object').map((m) => ({ ...m, time: text(m.time), server: text(m.server), label: text(m.label) })),
+    firstOccurrence: t.firstOccurrence
+      ? { ...t.firstOccurrence, time: text(t.firstOccurrence.time), server: text(t.firstOccurrence.server), detail: text(t.firstOccurrence.detail) }
+      : undefined,
+    users: { total: Number(t.users?.total) || 0, perServer: list(t.users?.perServer).map((u) => ({ server: text(u?.server), count: Number(u?.count) || 0 })) },
+    findings: list(t.findings).filter((f) => f && typeof f === 'object'),
+    warnings: list(t.warnings).map(text),
+  };
 }
 
 /** An invalid window still gets an axis: the buckets' span, or the hour before generation. */

@@ -17,9 +17,8 @@ const FROM = Date.parse('2025-06-03T08:00:00Z');
 const TO = Date.parse('2025-06-03T12:00:00Z');
 const BUCKET = 60_000;
 const N = (TO - FROM) / BUCKET;
-const HOSTILE_SCRIPT = '<script>alert(1)</script>';
-const HOSTILE_IMG = '"><img src=x onerror=alert(2)>';
-const HOSTILE_URL = 'https://evil.example/x.png';
+const HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>', 'https://evil.example/x.png'] as const;
+const [HOSTILE_SCRIPT, HOSTILE_IMG, HOSTILE_URL] = HOSTILE;
 
 const bucketOf = (t: number) => Math.floor((t - FROM) / BUCKET);
 
@@ -95,8 +94,9 @@ async function tracerErrors(serverDir: string): Promise<TracerError[]> {
 }
 
 /** The demo farm's servers with data, plus one unreachable server whose reason carries hostile text. */
-async function demoTimeline(): Promise<{ timeline: Timeline; errorCounts: Map<string, number[]> }> {
+async function demoTimeline(hostile = true): Promise<{ timeline: Timeline; errorCounts: Map<string, number[]> }> {
   const farm = JSON.parse(await readFile(join(DEMO_FARM_DIR, 'clk-farm.json'), 'utf8'));
+  const [HOSTILE_SCRIPT, HOSTILE_IMG, HOSTILE_URL] = hostile ? HOSTILE : ['', '', 'https://example.com'];
   const buckets = Array.from({ length: N }, (_, i) => new Date(FROM + i * BUCKET).toISOString());
   const series: TimelineSeries[] = [];
   const servers: Timeline['servers'] = [];
@@ -133,7 +133,7 @@ async function demoTimeline(): Promise<{ timeline: Timeline; errorCounts: Map<st
   }
   // A process instance name is whatever ran on the server: hostile text reaches a chart's legend.
   const someCounter = series.find((x) => x.kind === 'counter' && x.category === 'process')!;
-  series.push({ ...someCounter, name: `\\Process(${HOSTILE_SCRIPT})\\Handle Count`, unit: '' });
+  series.push({ ...someCounter, name: `\\Process(W6Server${HOSTILE_SCRIPT})\\Handle Count`, unit: '' });
   allErrors.sort((a, b) => a.time - b.time);
   const first = allErrors[0]!;
   const timeline: Timeline = {
@@ -330,9 +330,18 @@ describe.skipIf(!CHROMIUM)('timeline page in headless Chromium', () => {
     const pages = (pdf.toString('latin1').match(/\/Type\s*\/Page\b/g) ?? []).length;
     expect(pages).toBeGreaterThan(1);
     if (process.env.CLK_UPDATE_SCREENSHOT === '1') {
-      // The top of the page (header, first occurrence, servers, first charts) is what the README shows.
-      await mkdir(join(REPO, 'docs', 'img'), { recursive: true });
-      await opened.screenshot({ file: join(REPO, 'docs', 'img', 'timeline.png'), clip: { x: 0, y: 0, width: 1200, height: 1500 } });
+      // The README shows the top of the page (header, first occurrence, servers, first charts),
+      // drawn from the same data without the hostile strings.
+      const clean = join(dir, 'clean.html');
+      await writeFile(clean, await renderTimelinePage((await demoTimeline(false)).timeline));
+      const page = await openFile(clean, { width: 1200, height: 900 });
+      try {
+        expect(page.blockedRequests).toEqual([]);
+        await mkdir(join(REPO, 'docs', 'img'), { recursive: true });
+        await page.screenshot({ file: join(REPO, 'docs', 'img', 'timeline.png'), clip: { x: 0, y: 0, width: 1200, height: 1500 } });
+      } finally {
+        await page.close();
+      }
     }
   });
 
@@ -343,4 +352,89 @@ describe.skipIf(!CHROMIUM)('timeline page in headless Chromium', () => {
 
 describe.skipIf(!!CHROMIUM)('timeline page in headless Chromium', () => {
   it.skip(NO_CHROMIUM_REASON, () => {});
+});
+
+describe('timeline page from degenerate, huge and hostile timelines', () => {
+  const base = (over: Partial<Timeline>): Timeline => ({
+    schema: TIMELINE_SCHEMA,
+    generatedAt: '2025-06-03T12:00:00.000Z',
+    farm: { name: 'F', systemId: 'FSP', environment: 'production' },
+    source: { kind: 'bundle', path: 'b.zip' },
+    window: { from: '2025-06-03T00:00:00.000Z', to: '2025-06-04T00:00:00.000Z' },
+    bucketMs: 60_000,
+    buckets: [],
+    servers: [],
+    series: [],
+    marks: [],
+    users: { total: 0, perServer: [] },
+    findings: [],
+    warnings: [],
+    ...over,
+  });
+  const figures = (html: string) => [...html.matchAll(/<figure class="chart" data-chart="([a-z]+)" data-series="(\d+)" data-marks="(\d+)"/g)].map((m) => ({ id: m[1], series: Number(m[2]), marks: Number(m[3]) }));
+
+  it('draws empty charts for an empty timeline and an invalid window, without throwing', async () => {
+    const html = await renderTimelinePage(base({ window: { from: 'garbage', to: '' }, bucketMs: NaN }));
+    expect(figures(html)).toEqual([
+      { id: 'errors', series: 0, marks: 0 },
+      { id: 'users', series: 0, marks: 0 },
+    ]);
+    expect(html).toContain('No error in the window');
+    // A timeline read from hostile JSON: lists missing, wrong types.
+    const broken = { ...base({}), series: undefined, marks: 'x', servers: null, users: {}, warnings: [1, null] } as unknown as Timeline;
+    expect(figures(await renderTimelinePage(broken)).map((f) => f.id)).toEqual(['errors', 'users']);
+  });
+
+  it('stays small and bounded for a day of buckets, hundreds of series and thousands of marks', async () => {
+    const from = Date.parse('2025-06-03T00:00:00Z');
+    const buckets = Array.from({ length: 1440 }, (_, i) => new Date(from + i * 60_000).toISOString());
+    const series: TimelineSeries[] = Array.from({ length: 200 }, (_, i) => ({
+      server: `S${i % 4}`,
+      kind: 'counter',
+      category: 'cpu',
+      name: `\\Processor(${i})\\% Processor Time`,
+      unit: '%',
+      values: buckets.map((_, b) => (b * 7 + i) % 100),
+    }));
+    const marks = Array.from({ length: 5000 }, (_, i) => ({ time: new Date(from + i * 17_000).toISOString(), server: 'S0', kind: 'restart' as const, label: 'r' }));
+    const html = await renderTimelinePage(base({ buckets, series, marks, warnings: Array.from({ length: 3000 }, (_, i) => `w${i}`) }));
+    const cpu = figures(html).find((f) => f.id === 'cpu')!;
+    expect(cpu.series).toBe(24);
+    expect(html).toContain('176 more series not drawn');
+    expect(figures(html).find((f) => f.id === 'errors')!.marks).toBe(40);
+    expect(html).toContain('4500 more not shown');
+    expect(html).toContain('2500 more (see timeline.json)');
+    expect(html.length).toBeLessThan(4_000_000);
+  });
+
+  it('escapes hostile text everywhere and never lets it drive ECharts templates', async () => {
+    const evil = '</title></style><script>alert(1)</script>"><svg onload=alert(2)>{a}{b|x}\u001b[31m\u202e';
+    const t = base({
+      farm: { name: evil, systemId: evil, environment: evil },
+      source: { kind: 'farm', path: evil },
+      buckets: ['2025-06-03T10:00:00.000Z', '2025-06-03T10:01:00.000Z'],
+      servers: [{ name: evil, role: evil, reachable: false, reason: evil, version: evil, build: evil, clockCorrectionMs: 0 }],
+      series: [
+        { server: evil, kind: 'tracer-errors', name: evil, values: [1, 2] },
+        { server: '{a}{b|x}{@x}', kind: 'users', name: 'u', values: [1, 2] },
+        { server: evil, kind: 'counter', category: 'sql', name: evil, unit: evil, values: [1, 2] },
+      ],
+      firstOccurrence: { time: '2025-06-03T10:00:30.000Z', server: evil, source: 'tracer', detail: evil },
+      marks: [{ time: '2025-06-03T10:00:40.000Z', server: evil, kind: 'file-modified', label: evil }],
+      users: { total: 1, perServer: [{ server: evil, count: 1 }] },
+      findings: [{ id: evil, severity: 'critical', server: evil, counter: evil, from: evil, to: evil, value: 1, limit: 2, explanation: evil }],
+      warnings: [evil],
+    });
+    const html = await renderTimelinePage(t);
+    expect(html).not.toMatch(/<script|<svg onload|\u001b|\u202e/i);
+    expect(html).not.toContain('</title></style>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('\\x1b[31m\\u202e'); // controls shown, not obeyed
+    // Shown as written in the chart's legend, not expanded as an ECharts template or rich text.
+    const usersChart = html.slice(html.indexOf('data-chart="users"'), html.indexOf('data-chart="sql"'));
+    expect(usersChart).toMatch(/<text[^>]*>\{a\}\{b\|x\}\{@x\} users<\/text>/);
+    // Exactly one <title>, one <style> outside the charts, and the structure intact.
+    expect(html.match(/<title>/g)!.length).toBe(1);
+    expect(figures(html).map((f) => f.id)).toEqual(['errors', 'users', 'sql']);
+  });
 });
