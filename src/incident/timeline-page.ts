@@ -91,10 +91,10 @@ function utcText(iso: string): string {
 function num(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   const a = Math.abs(v);
-  if (a >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
-  if (a >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
-  if (a >= 1e4) return `${(v / 1e3).toFixed(1)} k`;
-  return Number.isInteger(v) ? String(v) : v.toFixed(a < 10 ? 2 : 1);
+  if (a >= 1e9) return `${+(v / 1e9).toFixed(2)} G`;
+  if (a >= 1e6) return `${+(v / 1e6).toFixed(2)} M`;
+  if (a >= 1e4) return `${+(v / 1e3).toFixed(1)} k`;
+  return Number.isInteger(v) ? String(v) : String(+v.toFixed(a < 10 ? 2 : 1));
 }
 
 interface Axis {
@@ -297,7 +297,8 @@ async function renderChart(echarts: ECharts, spec: ChartSpec, axis: Axis): Promi
   // Two value axes at most: the first unit on the left, every other on the right.
   const axisOf = (unit: string) => (units.indexOf(unit) > 0 ? 1 : 0);
   const yAxes = units.length > 1 ? [units[0]!, units.slice(1).join(', ')] : [spec.yName ?? units[0] ?? ''];
-  const top = 16 + rows * 22 + (yAxes.some(Boolean) ? 22 : 8);
+  // Legend rows are 14 px items 16 px apart; an axis name needs a line of its own below them.
+  const top = 8 + rows * 30 + (yAxes.some(Boolean) ? 24 : 6);
   const height = top + PLOT_HEIGHT + 36;
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: CHART_WIDTH, height });
   try {
@@ -346,6 +347,9 @@ async function renderChart(echarts: ECharts, spec: ChartSpec, axis: Axis): Promi
           data: s.points,
           showSymbol: false,
           connectNulls: false,
+          // A count holds for its whole bucket: drawn as steps, lightly filled to read the volume.
+          // Counters: at most one point per pixel (largest-triangle sampling keeps peaks and dips).
+          ...(spec.id === 'errors' || spec.id === 'users' ? { step: 'end', areaStyle: { opacity: 0.12 } } : { sampling: 'lttb' }),
           color: s.colour,
           lineStyle: { width: 1.5, type: s.dashed ? 'dashed' : 'solid' },
           emphasis: { disabled: true },
@@ -406,10 +410,11 @@ function figure(c: RenderedChart, t: Timeline): string {
   return `<figure class="chart" data-chart="${c.id}" data-series="${c.series}" data-marks="${c.marks}"${first}><figcaption>${escapeHtml(c.title)}${omitted}</figcaption>${empty}${c.svg}</figure>`;
 }
 
-function table(head: string[], rows: string[][], total: number, cls = ''): string {
+/** `short` columns (times, severities) do not wrap; the others wrap anywhere (log text may have no spaces). */
+function table(head: string[], rows: string[][], total: number, cls = '', short: number[] = []): string {
   const more = total > rows.length ? `<p class="note">${total - rows.length} more not shown (see timeline.json).</p>` : '';
   return `<table${cls ? ` class="${cls}"` : ''}><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c, i) => `<td${short.includes(i) ? ' class="nowrap"' : ''}>${c}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>${more}`;
 }
 
@@ -422,7 +427,7 @@ function serversTable(t: Timeline): string {
     Number.isFinite(s.clockCorrectionMs) && s.clockCorrectionMs !== 0 ? escapeHtml(formatOffset(s.clockCorrectionMs)) : 'none',
     s.reachable ? 'yes' : `<span class="bad">no</span>${s.reason ? `: ${escapeHtml(s.reason)}` : ''}`,
   ]);
-  return table(['Server', 'Role', 'Version / build', 'Clock offset', 'Correction applied', 'Reachable'], rows, t.servers.length);
+  return table(['Server', 'Role', 'Version / build', 'Clock offset', 'Correction applied', 'Reachable'], rows, t.servers.length, 'servers', [3, 4]);
 }
 
 function firstOccurrence(t: Timeline): string {
@@ -438,7 +443,7 @@ function changesTable(t: Timeline): string {
   const marks = [...t.marks].filter((m) => m.kind !== 'first-occurrence').sort((a, b) => ms(a.time) - ms(b.time));
   if (marks.length === 0) return '<p class="note">No change (install, update, restart, service, modified file) in the window.</p>';
   const rows = marks.slice(0, MAX_TABLE_ROWS).map((m: TimelineMark) => [escapeHtml(utcText(m.time)), escapeHtml(m.server, 80), escapeHtml(MARK_TEXT[m.kind] ?? m.kind, 40), escapeHtml(m.label)]);
-  return table(['Time (UTC)', 'Server', 'Change', 'What'], rows, marks.length);
+  return table(['Time (UTC)', 'Server', 'Change', 'What'], rows, marks.length, 'changes', [0, 2]);
 }
 
 function findingsTable(t: Timeline): string {
@@ -453,7 +458,7 @@ function findingsTable(t: Timeline): string {
     `${escapeHtml(num(f.value))} vs ${escapeHtml(num(f.limit))}`,
     escapeHtml(f.explanation),
   ]);
-  return table(['Severity', 'Server', 'Counter', 'From – to', 'Value vs limit', 'What it suggests'], rows, t.findings.length, 'findings');
+  return table(['Severity', 'Server', 'Counter', 'From – to', 'Value vs limit', 'What it suggests'], rows, t.findings.length, 'findings', [0, 3, 4]);
 }
 
 function warnings(t: Timeline): string {
@@ -474,7 +479,8 @@ dl.meta dt{color:#55555f}
 dl.meta dd{margin:0;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:13px}
 th,td{border:1px solid #d0d0d7;padding:3px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f1f1f5}
+th{background:#f1f1f5;white-space:nowrap}
+td.nowrap{white-space:nowrap}
 .callout{border-left:5px solid ${FIRST_COLOUR};background:#fdf0f0;padding:8px 12px;margin:12px 0}
 .callout.none{border-left-color:#59a14f;background:#f0f7ef}
 .callout .detail{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12px;margin-top:4px;white-space:pre-wrap;overflow-wrap:anywhere}
