@@ -127,6 +127,8 @@ interface RenderedChart {
   series: number;
   marks: number;
   omitted: number;
+  /** The first occurrence's time when its line is drawn on this chart. */
+  first?: string;
 }
 
 type ECharts = typeof import('./timeline-charts.js');
@@ -211,7 +213,13 @@ function chartSpecs(t: Timeline, axis: Axis): ChartSpec[] {
     return list.map((s, i) => ({ s, name: names[i]! }));
   };
 
-  const errors = t.series.filter((s) => s.kind === 'tracer-errors' || s.kind === 'event-errors');
+  // Grouped by server (in the servers' order), Tracer before event log: a server's pair side by side.
+  const order = new Map(t.servers.map((s, i) => [s.name, i]));
+  const errors = t.series
+    .filter((s) => s.kind === 'tracer-errors' || s.kind === 'event-errors')
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => (order.get(a.s.server) ?? 1e9) - (order.get(b.s.server) ?? 1e9) || a.s.kind.localeCompare(b.s.kind) * -1 || a.i - b.i)
+    .map(({ s }) => s);
   specs.push({
     id: 'errors',
     title: `Errors per ${bucketText(t.bucketMs)} (Tracer error lines, Error/Critical events)`,
@@ -316,7 +324,6 @@ async function renderChart(echarts: ECharts, spec: ChartSpec, axis: Axis): Promi
         right: 10,
         itemWidth: 22,
         itemGap: 16,
-        icon: 'roundRect',
         data: spec.series.map((s) => s.name),
         formatter: (name: string) => name,
       },
@@ -345,6 +352,8 @@ async function renderChart(echarts: ECharts, spec: ChartSpec, axis: Axis): Promi
           name: s.name,
           yAxisIndex: yAxes.length > 1 ? axisOf(s.unit) : 0,
           data: s.points,
+          // No symbol: the legend then shows each series' own line, dashed where the line is.
+          symbol: 'none',
           showSymbol: false,
           connectNulls: false,
           // A count holds for its whole bucket: drawn as steps, lightly filled to read the volume.
@@ -382,7 +391,8 @@ async function renderChart(echarts: ECharts, spec: ChartSpec, axis: Axis): Promi
       ],
     } as Parameters<ReturnType<ECharts['init']>['setOption']>[0]);
     const svg = tagMarks(chart.renderToSVGString(), carrierIndex, spec.marks);
-    return { id: spec.id, title: spec.title, svg, series: spec.series.length, marks: spec.marks.length, omitted: spec.omitted };
+    const first = spec.marks.find((m) => m.kind === 'first-occurrence');
+    return { id: spec.id, title: spec.title, svg, series: spec.series.length, marks: spec.marks.length, omitted: spec.omitted, first: first && new Date(first.time).toISOString() };
   } finally {
     chart.dispose();
   }
@@ -403,8 +413,8 @@ function tagMarks(svg: string, carrierIndex: number, marks: ChartSpec['marks']):
   });
 }
 
-function figure(c: RenderedChart, t: Timeline): string {
-  const first = t.firstOccurrence && Number.isFinite(ms(t.firstOccurrence.time)) ? ` data-first-occurrence="${new Date(ms(t.firstOccurrence.time)).toISOString()}"` : '';
+function figure(c: RenderedChart): string {
+  const first = c.first ? ` data-first-occurrence="${c.first}"` : '';
   const omitted = c.omitted > 0 ? ` <span class="note">(${plural(c.omitted, 'more series', 'more series')} not drawn)</span>` : '';
   const empty = c.series === 0 ? '<p class="note">No data for this chart in the window.</p>' : '';
   return `<figure class="chart" data-chart="${c.id}" data-series="${c.series}" data-marks="${c.marks}"${first}><figcaption>${escapeHtml(c.title)}${omitted}</figcaption>${empty}${c.svg}</figure>`;
@@ -539,7 +549,7 @@ export async function renderTimelinePage(input: Timeline): Promise<string> {
 <dl class="meta">
 <dt>System ID</dt><dd>${escapeHtml(farm.systemId, 40)}</dd>
 <dt>Environment</dt><dd>${escapeHtml(farm.environment, 40)}</dd>
-<dt>Window (UTC)</dt><dd>${escapeHtml(utcText(t.window.from))} – ${escapeHtml(utcText(t.window.to))} (${plural(t.buckets.length, 'bucket')} of ${escapeHtml(bucketText(t.bucketMs))})</dd>
+<dt>Window (UTC)</dt><dd>${escapeHtml(utcText(t.window.from))} – ${escapeHtml(utcText(t.window.to))} (${plural(t.buckets.length, 'bucket')} of ${escapeHtml(t.bucketMs === 60_000 ? '1 min' : bucketText(t.bucketMs))})</dd>
 <dt>Generated</dt><dd>${escapeHtml(utcText(t.generatedAt))}</dd>
 <dt>Source</dt><dd>${t.source.kind} ${escapeHtml(t.source.path, 300)}</dd>
 <dt>Affected users</dt><dd>${escapeHtml(userLine, 2000)}</dd>
@@ -557,7 +567,7 @@ ${serversTable(t)}
 </section>
 <section class="charts">
 <h2>Timeline</h2>
-${charts.map((c) => figure(c, t)).join('\n')}
+${charts.map(figure).join('\n')}
 </section>
 <section class="changes">
 <h2>Changes</h2>

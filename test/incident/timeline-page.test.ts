@@ -6,6 +6,7 @@
 // screenshot the README shows (docs/img/timeline.png).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTimelinePage } from '../../src/incident/timeline-page.js';
@@ -93,6 +94,34 @@ async function tracerErrors(serverDir: string): Promise<TracerError[]> {
   return out.filter((e) => e.time >= FROM && e.time < TO);
 }
 
+/**
+ * Error (2) and Critical (1) events of a server's .evtx files in the window, read by libevtx's
+ * evtxexport (a peer tool CI installs); none when it is not installed.
+ */
+function eventErrors(serverDir: string): TracerError[] {
+  const dir = join(serverDir, 'c$', 'Windows', 'System32', 'winevt', 'Logs');
+  const out: TracerError[] = [];
+  let names: string[];
+  try {
+    names = execFileSync('ls', [dir], { encoding: 'utf8' }).split('\n').filter((n) => n.endsWith('.evtx'));
+    execFileSync('evtxexport', ['-h'], { stdio: 'ignore' });
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const xml = execFileSync('evtxexport', ['-f', 'xml', join(dir, name)], { encoding: 'utf8', maxBuffer: 256 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    for (const ev of xml.split('</Event>')) {
+      const level = /<Level>(\d+)<\/Level>/.exec(ev)?.[1];
+      const time = /SystemTime="([^"]+)"/.exec(ev)?.[1];
+      if ((level !== '1' && level !== '2') || !time) continue;
+      const provider = /Provider Name="([^"]*)"/.exec(ev)?.[1] ?? '?';
+      const id = /<EventID[^>]*>(\d+)<\/EventID>/.exec(ev)?.[1] ?? '?';
+      out.push({ time: Date.parse(time), text: `${name.replace(/\.evtx$/, '')} ${provider} ${id}` });
+    }
+  }
+  return out.filter((e) => e.time >= FROM && e.time < TO);
+}
+
 /** The demo farm's servers with data, plus one unreachable server whose reason carries hostile text. */
 async function demoTimeline(hostile = true): Promise<{ timeline: Timeline; errorCounts: Map<string, number[]> }> {
   const farm = JSON.parse(await readFile(join(DEMO_FARM_DIR, 'clk-farm.json'), 'utf8'));
@@ -101,7 +130,7 @@ async function demoTimeline(hostile = true): Promise<{ timeline: Timeline; error
   const series: TimelineSeries[] = [];
   const servers: Timeline['servers'] = [];
   const errorCounts = new Map<string, number[]>();
-  const allErrors: (TracerError & { server: string })[] = [];
+  const allErrors: (TracerError & { server: string; source: 'tracer' | 'eventlog' })[] = [];
   const usersAll = new Set<string>();
   const perServerUsers: { server: string; count: number }[] = [];
   for (const s of farm.servers as { name: string; role: string; transport: { root?: string } }[]) {
@@ -123,7 +152,16 @@ async function demoTimeline(hostile = true): Promise<{ timeline: Timeline; error
         serverUsers.add(e.user);
         usersAll.add(e.user);
       }
-      allErrors.push({ ...e, server: s.name });
+      allErrors.push({ ...e, server: s.name, source: 'tracer' });
+    }
+    const events = eventErrors(root);
+    if (events.length > 0) {
+      const perBucket = new Array<number>(N).fill(0);
+      for (const e of events) {
+        perBucket[bucketOf(e.time)]!++;
+        allErrors.push({ ...e, server: s.name, source: 'eventlog' });
+      }
+      series.push({ server: s.name, kind: 'event-errors', name: 'Error/Critical events', values: perBucket });
     }
     errorCounts.set(s.name, counts);
     perServerUsers.push({ server: s.name, count: serverUsers.size });
@@ -145,7 +183,7 @@ async function demoTimeline(hostile = true): Promise<{ timeline: Timeline; error
     bucketMs: BUCKET,
     buckets,
     servers,
-    firstOccurrence: { time: new Date(first.time).toISOString(), server: first.server, source: 'tracer', detail: `${first.text} ${HOSTILE_IMG}` },
+    firstOccurrence: { time: new Date(first.time).toISOString(), server: first.server, source: first.source, detail: `${first.text} ${HOSTILE_IMG}` },
     series,
     marks: [
       { time: new Date(first.time).toISOString(), server: first.server, kind: 'first-occurrence', label: 'first error' },
@@ -308,6 +346,27 @@ describe.skipIf(!CHROMIUM)('timeline page in headless Chromium', () => {
     }
     // One shared axis: the line is at the same place on every chart.
     expect(Math.max(...xs) - Math.min(...xs)).toBeLessThan(1);
+  });
+
+  it('draws the error counts at their height on the value axis', async () => {
+    const errors = timeline.series.filter((x) => x.kind === 'tracer-errors' || x.kind === 'event-errors');
+    const peak = Math.max(...errors.flatMap((x) => x.values.map((v) => v ?? 0)));
+    expect(peak).toBeGreaterThan(0);
+    const g = await opened.evaluate(() => {
+      const f = document.querySelector('figure[data-chart="errors"]')!;
+      // The series lines (the marks' carrier series draws an empty one).
+      const lines = [...f.querySelectorAll('g[clip-path] path')].filter((p) => p.getAttribute('fill') === 'none' && (p as SVGPathElement).getTotalLength() > 0);
+      // Value axis labels: plain numbers right-aligned left of the plot; their centres are their values' y.
+      const ticks = [...f.querySelectorAll('text')]
+        .filter((t) => /^\d+$/.test(t.textContent ?? '') && t.getAttribute('text-anchor') === 'end')
+        .map((t) => ({ v: Number(t.textContent), y: t.getBoundingClientRect().top + t.getBoundingClientRect().height / 2 }));
+      return { ticks, top: Math.min(...lines.map((p) => p.getBoundingClientRect().top)) };
+    });
+    expect(g.ticks.length).toBeGreaterThanOrEqual(2);
+    const lo = g.ticks.reduce((a, b) => (b.v < a.v ? b : a));
+    const hi = g.ticks.reduce((a, b) => (b.v > a.v ? b : a));
+    const drawnPeak = lo.v + ((g.top - lo.y) / (hi.y - lo.y)) * (hi.v - lo.v);
+    expect(Math.abs(drawnPeak - peak)).toBeLessThan(0.1);
   });
 
   it('lists the first occurrence, the servers, changes and findings as text', async () => {
