@@ -63,8 +63,8 @@ const CATEGORY_CHARTS: { id: string; title: string; categories: NonNullable<Time
 ];
 
 /** Untrusted text made safe to show: controls visible, bounded, then HTML-escaped. */
-export function escapeHtml(s: unknown, max = MAX_TEXT): string {
-  return htmlEscape(bounded(String(s ?? ''), max));
+export function escapeHtml(s: unknown, max = MAX_TEXT, opts: { keepLines?: boolean } = {}): string {
+  return htmlEscape(bounded(String(s ?? ''), max, opts));
 }
 
 function htmlEscape(s: string): string {
@@ -72,8 +72,8 @@ function htmlEscape(s: string): string {
 }
 
 /** Controls made visible and length bounded (for ECharts, which escapes what it writes into SVG). */
-function bounded(s: string, max: number): string {
-  const t = escapeControl(s);
+function bounded(s: string, max: number, opts: { keepLines?: boolean } = {}): string {
+  const t = escapeControl(s, opts);
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
@@ -207,7 +207,17 @@ function chartSpecs(t: Timeline, axis: Axis): ChartSpec[] {
   const colourOf = serverColour(t);
   const first = firstMark(t, axis);
   const specs: ChartSpec[] = [];
-  const bound = (series: ChartSeries[]) => ({ series: series.slice(0, MAX_SERIES_PER_CHART), omitted: Math.max(0, series.length - MAX_SERIES_PER_CHART) });
+  // Past the bound, counts keep the series with the most (a 50-server farm shows where the errors
+  // are); counters keep their order. Drawn in their original order either way.
+  const bound = (series: ChartSeries[], byVolume = false) => {
+    let kept = series;
+    if (byVolume && series.length > MAX_SERIES_PER_CHART) {
+      const volume = (c: ChartSeries) => c.points.reduce((a, [, v]) => a + (v ?? 0), 0);
+      const top = new Set([...series].sort((a, b) => volume(b) - volume(a)).slice(0, MAX_SERIES_PER_CHART));
+      kept = series.filter((c) => top.has(c));
+    }
+    return { series: kept.slice(0, MAX_SERIES_PER_CHART), omitted: Math.max(0, series.length - MAX_SERIES_PER_CHART) };
+  };
   const named = (list: TimelineSeries[], label: (s: TimelineSeries) => string) => {
     const names = unique(list.map((s) => bounded(label(s), MAX_LEGEND_TEXT)));
     return list.map((s, i) => ({ s, name: names[i]! }));
@@ -231,6 +241,7 @@ function chartSpecs(t: Timeline, axis: Axis): ChartSpec[] {
         unit: 'errors',
         points: points(t, s),
       })),
+      true,
     ),
     marks: [...first, ...changeMarks(t, axis)],
     yName: '',
@@ -240,7 +251,7 @@ function chartSpecs(t: Timeline, axis: Axis): ChartSpec[] {
   specs.push({
     id: 'users',
     title: `Affected users per ${bucketText(t.bucketMs)} (distinct users with an error)`,
-    ...bound(named(users, (s) => `${s.server} users`).map(({ s, name }) => ({ name, colour: colourOf(s.server), unit: 'users', points: points(t, s) }))),
+    ...bound(named(users, (s) => `${s.server} users`).map(({ s, name }) => ({ name, colour: colourOf(s.server), unit: 'users', points: points(t, s) })), true),
     marks: first,
     yName: '',
   });
@@ -446,7 +457,7 @@ function firstOccurrence(t: Timeline): string {
   return `<div class="callout" data-first-occurrence="${escapeHtml(f.time, 40)}"><strong>First occurrence:</strong> ${escapeHtml(utcText(f.time))} on <strong>${escapeHtml(
     f.server,
     80,
-  )}</strong> (${f.source === 'eventlog' ? 'event log' : 'Tracer log'})<div class="detail">${escapeHtml(f.detail, 1000)}</div></div>`;
+  )}</strong> (${f.source === 'eventlog' ? 'event log' : 'Tracer log'})<div class="detail">${escapeHtml(f.detail, 2000, { keepLines: true })}</div></div>`;
 }
 
 function changesTable(t: Timeline): string {

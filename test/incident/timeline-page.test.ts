@@ -474,6 +474,18 @@ describe('timeline page from degenerate, huge and hostile timelines', () => {
     expect(html.length).toBeLessThan(600_000); // 24 series of 1,440 points sampled to the plot width
   });
 
+  it('keeps the servers with the most errors when a big farm has more series than a chart draws', async () => {
+    const buckets = ['2025-06-03T10:00:00.000Z', '2025-06-03T10:01:00.000Z'];
+    const series: TimelineSeries[] = Array.from({ length: 30 }, (_, i) => ({ server: `SRV${String(i).padStart(2, '0')}`, kind: 'tracer-errors', name: 't', values: [i === 29 ? 500 : i % 3, 0] }));
+    const html = await renderTimelinePage(base({ window: { from: buckets[0]!, to: '2025-06-03T10:02:00.000Z' }, buckets, series, firstOccurrence: { time: buckets[0]!, server: 'SRV29', source: 'tracer', detail: 'line one\n   at frame two' } }));
+    const errorsChart = html.slice(html.indexOf('data-chart="errors"'), html.indexOf('data-chart="users"'));
+    expect(figures(html)[0]).toEqual({ id: 'errors', series: 24, marks: 1 });
+    expect(errorsChart).toContain('>SRV29 Tracer errors</text>');
+    expect(errorsChart).toContain('6 more series not drawn');
+    // A multi-line detail (a stack trace) keeps its lines.
+    expect(html).toContain('line one\n   at frame two</div>');
+  });
+
   it('escapes hostile text everywhere and never lets it drive ECharts templates', async () => {
     const evil = '</title></style><script>alert(1)</script>"><svg onload=alert(2)>{a}{b|x}\u001b[31m\u202e';
     const t = base({

@@ -82,7 +82,7 @@ export async function openFile(file: string, opts: { width?: number; height?: nu
       async pdf() {
         return Buffer.from(await page.pdf({ printBackground: true, preferCSSPageSize: true }));
       },
-      evaluate: (fn, ...args) => page.evaluate(fn as never, ...(args as never[])) as never,
+      evaluate: (fn, ...args) => page.evaluate(fn as never, ...(args as unknown as never[])) as never,
       close: () => browser.close(),
     };
   } catch (e) {
