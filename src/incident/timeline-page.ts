@@ -63,7 +63,7 @@ const CATEGORY_CHARTS: { id: string; title: string; categories: NonNullable<Time
 ];
 
 /** Untrusted text made safe to show: controls visible, bounded, then HTML-escaped. */
-export function escapeHtml(s: unknown, max = MAX_TEXT, opts: { keepLines?: boolean } = {}): string {
+function escapeHtml(s: unknown, max = MAX_TEXT, opts: { keepLines?: boolean } = {}): string {
   return htmlEscape(bounded(String(s ?? ''), max, opts));
 }
 
