@@ -249,7 +249,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
           if (!json) io.info(windowNotice(window));
           result = await farmTimeline(farm, {
             window,
-            servers: selectServers(farm, opts.server as string[] | undefined),
+            servers: selectServers(farm, opts.server as string[] | undefined).map((s) => s.name),
             errorTokens: opts.errorToken as string[] | undefined,
             userPatterns: opts.userPattern as string[] | undefined,
             signal: app.signal,

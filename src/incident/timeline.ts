@@ -5,7 +5,6 @@
 // the capped counter series, not by the size of the logs.
 import pLimit from 'p-limit';
 import type { Farm } from '../farm/load.js';
-import type { ServerConfig } from '../farm/schema.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { readLines } from '../logs/lines.js';
 import { NotPdhCsvError, readPdhSamples, type PdhCounter, type PdhSample, type PdhSamplesInfo } from '../logs/perfmon.js';
@@ -319,7 +318,8 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
 
 export interface FarmTimelineOptions {
   window: TimeWindow;
-  servers?: readonly ServerConfig[];
+  /** Server names (all when absent). */
+  servers?: readonly string[];
   /** Already open transports (collect's); left open. */
   transports?: Map<string, Transport>;
   errorTokens?: readonly string[];
@@ -332,7 +332,8 @@ export interface FarmTimelineOptions {
 
 /** The timeline of the live farm: its servers reached (or collect's transports), their logs read where they are. */
 export async function farmTimeline(farm: Farm, o: FarmTimelineOptions): Promise<TimelineResult> {
-  const servers = o.servers ?? farm.servers;
+  const names = o.servers?.length ? new Set(o.servers.map((s) => s.toLowerCase())) : undefined;
+  const servers = farm.servers.filter((s) => !names || names.has(s.name.toLowerCase()));
   o.onProgress?.(`probing ${plural(servers.filter((s) => !o.transports?.has(s.name)).length, 'server')}`);
   const reached = await reachServers(farm, servers, o.transports, o.signal);
   try {
