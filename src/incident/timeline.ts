@@ -266,7 +266,9 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
     for (const c of scan.events?.changes ?? []) if (c.ms >= fromMs && c.ms <= toMs) mark({ time: iso(c.ms), server: x.name, kind: MARK_KIND[c.kind], label: c.what });
     for (const f of scan.changedFiles) if (f.ms >= fromMs) mark({ time: iso(f.ms), server: x.name, kind: 'file-modified', label: f.path });
   }
-  for (const acc of counters.series.values()) {
+  // In the order of the servers, whichever was read first.
+  const order = new Map(o.servers.map((x, i) => [x.name, i]));
+  for (const acc of [...counters.series.values()].sort((a, b2) => order.get(a.server)! - order.get(b2.server)!)) {
     series.push({
       server: acc.server,
       kind: 'counter',
