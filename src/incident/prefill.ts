@@ -8,7 +8,7 @@ import type { Transport } from '../farm/transports/transport.js';
 import type { TimeWindow } from '../logs/window.js';
 import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
 import type { ChangeEvent, ChangeKind } from './events.js';
-import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerScan } from './server-logs.js';
+import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerProbeFacts, type ServerScan } from './server-logs.js';
 
 export { effectiveClockOffset } from './server-logs.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
@@ -43,18 +43,10 @@ export interface PrefillOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface ServerFacts {
+/** What the probe says (reachable, version, clock offset and correction), then what the logs say. */
+export interface ServerFacts extends Omit<ServerProbeFacts, 'clockError'> {
   name: string;
   role: string;
-  reachable: boolean;
-  reason?: string;
-  version?: string;
-  build?: string;
-  versionError?: string;
-  os?: string;
-  clockOffsetMs?: number;
-  /** What was subtracted from this server's log times (0 when the offset is within measurement noise). */
-  clockCorrectionMs: number;
   /** On a different version/build from most of the farm. */
   differs: boolean;
   tracer: { files: number; bytes: number; errorLines: number; undated: number; users: string[]; licenseLines: number };
@@ -156,7 +148,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   let errorEvents = 0;
   const facts: ServerFacts[] = servers.map((s) => {
     const scan = scans.get(s.name);
-    const pf = probeFacts(probes.get(s.name));
+    const { clockError: _unused, ...pf } = probeFacts(probes.get(s.name));
     const tracerUsers = scan ? [...scan.tally.users.keys()].sort() : [];
     const ev = scan?.events;
     const eventUsers = ev ? [...ev.errors.users.keys()].sort() : [];
@@ -171,14 +163,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
     return {
       name: s.name,
       role: s.role,
-      reachable: pf.reachable,
-      reason: pf.reason,
-      version: pf.version,
-      build: pf.build,
-      versionError: pf.versionError,
-      os: pf.os,
-      clockOffsetMs: pf.clockOffsetMs,
-      clockCorrectionMs: pf.clockCorrectionMs,
+      ...pf,
       differs: differing.includes(s.name),
       tracer: {
         files: scan?.files ?? 0,
