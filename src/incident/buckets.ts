@@ -9,22 +9,28 @@ export const MAX_USERS_PER_BUCKET = 10_000;
 
 export interface Bucketing {
   fromMs: number;
+  /** The window's end, inclusive: a time exactly there counts in the last bucket. */
+  toMs: number;
   bucketMs: number;
   count: number;
 }
 
-/** Whole minutes wide, at most MAX_BUCKETS over [fromMs, toMs] (both inclusive). */
+/**
+ * Whole minutes wide, at most MAX_BUCKETS over [fromMs, toMs]: 08:00-12:00 is 240 one-minute
+ * buckets (12:00:00.000 itself, the inclusive end, counts in the last), 24 h is 1,440, a week 1,440
+ * of 7 minutes.
+ */
 export function bucketing(fromMs: number, toMs: number): Bucketing {
-  const span = Math.max(0, toMs - fromMs) + 1;
+  const span = Math.max(1, toMs - fromMs);
   const minutes = Math.max(1, Math.ceil(span / MIN_BUCKET_MS / MAX_BUCKETS));
   const bucketMs = minutes * MIN_BUCKET_MS;
-  return { fromMs, bucketMs, count: Math.max(1, Math.ceil(span / bucketMs)) };
+  return { fromMs, toMs, bucketMs, count: Math.max(1, Math.ceil(span / bucketMs)) };
 }
 
 /** The bucket a time falls in, or -1 outside the window. */
 export function bucketOf(b: Bucketing, ms: number): number {
-  const i = Math.floor((ms - b.fromMs) / b.bucketMs);
-  return i >= 0 && i < b.count ? i : -1;
+  if (ms < b.fromMs || ms > b.toMs) return -1;
+  return Math.min(b.count - 1, Math.floor((ms - b.fromMs) / b.bucketMs));
 }
 
 export interface PlainBuckets {

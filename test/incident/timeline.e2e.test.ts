@@ -2,18 +2,18 @@
 // from the fixture files by a separate method: plain line scans of the Tracer logs, evtxexport for
 // the event logs, a CSV split of the perfmon logs; the bundle is rewritten with Python's zipfile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile, cp, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
-import { readFileSync, readdirSync } from 'node:fs';
+import { appendFile, cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_FARM, DEMO_SERVERS, exportEvents, hasTool, runCli } from './helpers.js';
+import { DEMO_FARM, DEMO_SERVERS, ROOT as ROOT_DIR, exportEvents, hasTool, runCli } from './helpers.js';
 import { skipTransient } from '../support/cli.js';
 
 const FROM = '2025-06-03T08:00:00Z';
 const TO = '2025-06-03T12:00:00Z';
 const FROM_MS = Date.parse(FROM);
-const BUCKETS = 241; // 08:00 .. 12:00 inclusive, one minute each
+const BUCKETS = 240; // 08:00 .. 12:00, one minute each (12:00:00.000, the inclusive end, in the last)
 const SERVERS = ['APP01', 'SCHED01', 'INT01'];
 const WINDOW = ['--from', FROM, '--to', TO];
 
@@ -27,7 +27,7 @@ function walk(dir: string, ext: string): string[] {
   return out;
 }
 
-const bucket = (ms: number) => Math.floor((ms - FROM_MS) / 60_000);
+const bucket = (ms: number) => (ms === Date.parse(TO) ? BUCKETS - 1 : Math.floor((ms - FROM_MS) / 60_000));
 
 /** Error lines and their users per minute (a line without a time takes the last one seen). */
 function tracerBuckets(serverDir: string): { counts: number[]; users: Set<string>[] } {
@@ -130,7 +130,7 @@ describe('incident timeline on the demo farm', () => {
     expect(json.bucketMs).toBe(60_000);
     expect(json.buckets).toHaveLength(BUCKETS);
     expect(json.buckets[0]).toBe('2025-06-03T08:00:00.000Z');
-    expect(json.buckets.at(-1)).toBe('2025-06-03T12:00:00.000Z');
+    expect(json.buckets.at(-1)).toBe('2025-06-03T11:59:00.000Z');
     for (const s of json.series) expect(s.values).toHaveLength(BUCKETS);
     expect(json.findings).toEqual([]);
   });
@@ -385,5 +385,65 @@ describe('incident timeline: hostile lines and --anonymize', () => {
     expect(mapping.schema).toBe('clk-support/anon-map/v1');
     expect(JSON.stringify(mapping.mapping)).toContain('APP01');
     expect((await stat(map)).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('incident timeline: marks and perfmon edge cases on a changed copy of the demo farm', () => {
+  const corpus = join(ROOT_DIR, '..', 'shared', 'fixtures', 'evtx');
+  const system = join(corpus, 'williballenthin+python-evtx/tests/data/system.evtx');
+  let root: string;
+  let farmFile: string;
+
+  beforeAll(async () => {
+    root = join(tmp, 'edges');
+    await cp(join(DEMO_SERVERS, '..'), root, { recursive: true, filter: skipTransient });
+    farmFile = join(root, 'clk-farm.json');
+  });
+
+  it.skipIf(!existsSync(system) || !hasTool('evtxexport'))('marks service starts and stops (7036) as evtxexport reads them, in every language (binary state)', async () => {
+    await cp(system, join(root, 'servers/app01/c$/Windows/System32/winevt/Logs/System.evtx'));
+    const from = '2012-03-15T00:00:00Z';
+    const to = '2012-03-16T00:00:00Z';
+    const r = await runCli(['--farm', farmFile, '--json', 'incident', 'timeline', '--from', from, '--to', to, '-s', 'APP01']);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.stdout);
+    expect(t.bucketMs).toBe(60_000);
+    expect(t.buckets).toHaveLength(1440);
+    const exported = exportEvents(system)!.filter((e) => e.provider === 'Service Control Manager' && e.eventId === 7036 && e.time >= Date.parse(from) && e.time <= Date.parse(to));
+    const state = (e: { xml: string }) => /<Data Name="param2">([^<]*)</.exec(e.xml)?.[1];
+    const starts = exported.filter((e) => state(e) === 'running');
+    const stops = exported.filter((e) => state(e) === 'stopped');
+    expect(starts.length + stops.length).toBeGreaterThan(100);
+    expect(t.marks.filter((m: any) => m.kind === 'service-start')).toHaveLength(starts.length);
+    expect(t.marks.filter((m: any) => m.kind === 'service-stop')).toHaveLength(stops.length);
+    expect(t.marks.find((m: any) => m.kind === 'service-stop').label).toMatch(/ stopped$/);
+  });
+
+  it('marks a ClickSoftware file modified in the window', async () => {
+    const config = join(root, 'servers/sched01/c$/Program Files/ClickSoftware/Service Optimization/Config/W6Server.config');
+    const when = new Date('2025-06-03T09:15:00Z');
+    await utimes(config, when, when);
+    const t = JSON.parse((await runCli(['--farm', farmFile, '--json', 'incident', 'timeline', ...WINDOW, '-s', 'SCHED01'])).stdout);
+    const m = t.marks.find((x: any) => x.kind === 'file-modified');
+    expect(m).toMatchObject({ server: 'SCHED01', time: '2025-06-03T09:15:00.000Z' });
+    expect(m.label).toMatch(/W6Server\.config$/);
+  });
+
+  it('says that .blg-only perfmon logs need relog, and caps the counter series with a warning', async () => {
+    await rm(join(root, 'servers/int01/c$/PerfLogs/Admin/ClickSoftware/INT01_ClickSoftware_000001.csv'));
+    // APP01: 30 process instances with a handle count each, past the cap of 24 series per server.
+    const head = ['"(PDH-CSV 4.0) (Coordinated Universal Time)(0)"', ...Array.from({ length: 30 }, (_, i) => `"\\\\APP01\\Process(w3wp#${i})\\Handle Count"`)];
+    const rows = Array.from({ length: 10 }, (_, r) => [`"06/03/2025 09:0${r}:00.000"`, ...Array.from({ length: 30 }, (_, i) => `"${1000 + i + r}"`)].join(','));
+    await writeFile(join(root, 'servers/app01/c$/PerfLogs/Admin/ClickSoftware/APP01_handles.csv'), `${head.join(',')}\r\n${rows.join('\r\n')}\r\n`);
+    const r = await runCli(['--farm', farmFile, '--json', 'incident', 'timeline', ...WINDOW, '-s', 'APP01', 'INT01']);
+    const t = JSON.parse(r.stdout);
+    expect(t.warnings.join('\n')).toMatch(/INT01: Performance Monitor logs are \.blg only \(1 file\).*relog/);
+    expect(t.series.filter((s: any) => s.server === 'INT01' && s.kind === 'counter')).toEqual([]);
+    const app = t.series.filter((s: any) => s.server === 'APP01' && s.kind === 'counter');
+    expect(app).toHaveLength(24);
+    expect(t.warnings.join('\n')).toMatch(/APP01: \d+ counters left out \(at most 24 counter series per server/);
+    const h0 = app.find((s: any) => s.name === '\\Process(w3wp#0)\\Handle Count');
+    expect(h0.category).toBe('process');
+    expect(h0.values[bucket(Date.parse('2025-06-03T09:03:00Z'))]).toBe(1003);
   });
 });
