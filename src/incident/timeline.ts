@@ -250,7 +250,8 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
     const scan = scans.get(x.name);
     if (!scan) continue;
     const tracer = scan.tally.buckets!;
-    const events = scan.events?.errors.buckets;
+    // No event-errors series where no channel could be read (a Linux server, an anonymised bundle without .evtx).
+    const events = scan.events?.channelsRead.length ? scan.events.errors.buckets : undefined;
     series.push({ server: x.name, kind: 'tracer-errors', name: 'Tracer error lines', unit: 'count', values: [...tracer.counts] });
     if (events) series.push({ server: x.name, kind: 'event-errors', name: 'Error/Critical events', unit: 'count', values: [...events.counts] });
     // Distinct users per bucket: the Tracer's and the event logs' together, one person once.

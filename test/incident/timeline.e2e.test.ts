@@ -319,6 +319,22 @@ with zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as z:
     expect(text.stdout).toMatch(/APP01 \(application\): .*clock offset 120000 ms, corrected by 120000 ms/);
   });
 
+  it('collect --anonymize anonymises the timeline files too, and the anonymised bundle reads offline', async () => {
+    const out = join(tmp, 'anon-bundles');
+    await runCli(['--farm', DEMO_FARM, '--no-input', 'collect', ...WINDOW, '--out', out, '--anonymize']);
+    const zip = join(out, (await readdir(out)).find((n) => n.endsWith('.zip'))!);
+    for (const f of ['timeline.json', 'timeline.html']) {
+      const text = spawnSync('unzip', ['-p', zip, f], { encoding: 'utf8', maxBuffer: 64 << 20 }).stdout;
+      expect(text.length).toBeGreaterThan(1000);
+      for (const name of [...SERVERS, 'WEB01', 'jdoe']) expect(text.toLowerCase(), `${f}: ${name}`).not.toContain(name.toLowerCase());
+    }
+    const t = JSON.parse((await runCli(['--json', 'incident', 'timeline', '--bundle', zip])).stdout);
+    expect(t.users).toMatchObject({ total: live.users.total });
+    // The .evtx were left out (--anonymize cannot rewrite them): no event series claims zero errors.
+    expect(t.series.filter((s: any) => s.kind === 'event-errors')).toEqual([]);
+    expect(t.series.filter((s: any) => s.kind === 'tracer-errors').map((s: any) => s.values)).toEqual(SERVERS.map((n) => seriesOf(live, n, 'tracer-errors').values));
+  });
+
   it('refuses a bundle that does not verify, and a file that is not a bundle', async () => {
     const broken = join(tmp, 'broken.zip');
     const py = `
