@@ -3,14 +3,11 @@
 // command (or collect) renders it.
 import pLimit from 'p-limit';
 import type { Farm } from '../farm/load.js';
-import type { ServerConfig } from '../farm/schema.js';
 import type { Transport } from '../farm/transports/transport.js';
 import type { TimeWindow } from '../logs/window.js';
 import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
 import type { ChangeEvent, ChangeKind } from './events.js';
 import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerProbeFacts, type ServerScan } from './server-logs.js';
-
-export { effectiveClockOffset } from './server-logs.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
 import { plural } from '../format.js';

@@ -3,11 +3,11 @@
 // the event logs, a CSV split of the perfmon logs; the bundle is rewritten with Python's zipfile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendFile, cp, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEMO_FARM, DEMO_SERVERS, ROOT as ROOT_DIR, exportEvents, hasTool, runCli } from './helpers.js';
+import { DEMO_FARM, DEMO_SERVERS, ROOT as ROOT_DIR, exportEvents, hasTool, runCli, walk } from './helpers.js';
 import { skipTransient } from '../support/cli.js';
 
 const FROM = '2025-06-03T08:00:00Z';
@@ -16,16 +16,6 @@ const FROM_MS = Date.parse(FROM);
 const BUCKETS = 240; // 08:00 .. 12:00, one minute each (12:00:00.000, the inclusive end, in the last)
 const SERVERS = ['APP01', 'SCHED01', 'INT01'];
 const WINDOW = ['--from', FROM, '--to', TO];
-
-function walk(dir: string, ext: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p, ext));
-    else if (e.name.toLowerCase().endsWith(ext)) out.push(p);
-  }
-  return out;
-}
 
 const bucket = (ms: number) => (ms === Date.parse(TO) ? BUCKETS - 1 : Math.floor((ms - FROM_MS) / 60_000));
 
