@@ -19,6 +19,8 @@ export interface OpenedBundle {
   farm: Timeline['farm'];
   window?: { from: Date; to: Date };
   servers: TimelineServerInput[];
+  /** What the bundle says it holds only in part (logs cut by the per-file cap or a time limit). */
+  warnings: string[];
   close(): Promise<void>;
 }
 
@@ -58,12 +60,16 @@ export async function openBundleLogs(path: string, signal?: AbortSignal): Promis
     for await (const e of reader.entries()) if (!e.name.endsWith('/')) byName.set(e.name, e);
     // Which entry belongs to which server and collector: the manifest says (folders may be anonymised).
     const perServer = new Map<string, { collector: string; entry: ZipDirectoryEntry }[]>();
+    const warnings: string[] = [];
     for (const raw of arr(manifest.entries)) {
       const m = obj(raw);
       const server = str(m.server);
       const collector = str(m.collector);
       const entry = byName.get(str(m.path) ?? '');
       if (!server || !collector || !entry) continue;
+      const note = str(m.note);
+      if ((collector === 'tracer' || collector === 'perfmon') && (m.truncated === true || note?.startsWith('per-file cap')))
+        warnings.push(`${server}: ${entry.name} holds only part of the window in the bundle (${note ?? 'cut short'}): its counts are lower bounds`);
       (perServer.get(server) ?? perServer.set(server, []).get(server)!).push({ collector, entry });
     }
     const farmDoc = obj(manifest.farm);
@@ -112,6 +118,7 @@ export async function openBundleLogs(path: string, signal?: AbortSignal): Promis
       farm: { name: str(farmDoc.name) ?? '(unnamed farm)', systemId: str(farmDoc.systemId) ?? '', environment: str(farmDoc.environment) ?? '' },
       window: from && to ? { from, to } : undefined,
       servers,
+      warnings,
       close: () => reader.close(),
     };
   } catch (err) {

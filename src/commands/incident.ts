@@ -237,6 +237,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
               userPatterns: opts.userPattern as string[] | undefined,
               signal: app.signal,
               onProgress: (m) => spinner.update(m),
+              warnings: bundle.warnings,
             });
           } finally {
             await bundle.close();

@@ -78,6 +78,8 @@ export interface TimelineOptions {
   signal?: AbortSignal;
   now?: Date;
   onProgress?: (message: string) => void;
+  /** Said by the source before any log is read (a bundle's cut files), listed first. */
+  warnings?: readonly string[];
 }
 
 export interface TimelineResult {
@@ -149,7 +151,7 @@ const MARK_KIND: Record<ChangeKind, TimelineMarkKind> = {
 };
 
 export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult> {
-  const warnings: string[] = [];
+  const warnings: string[] = [...(o.warnings ?? [])];
   const warn = (m: string) => warnings.push(m);
   const fromMs = o.window.from.getTime();
   const toMs = o.window.to.getTime();

@@ -209,6 +209,28 @@ describe('incident timeline on the demo farm', () => {
     expect(textRun.stdout).toContain(`Users affected: ${json.users.total} distinct`);
   });
 
+  it('widens the buckets of a long window to at most 1,440 (a week: 7 minutes), counting the same lines', async () => {
+    const from = '2025-05-28T00:00:00Z';
+    const to = '2025-06-04T00:00:00Z';
+    const t = JSON.parse((await runCli(['--farm', DEMO_FARM, '--json', 'incident', 'timeline', '--from', from, '--to', to, '-s', 'APP01'])).stdout);
+    expect(t.bucketMs).toBe(7 * 60_000);
+    expect(t.buckets).toHaveLength(1440);
+    const values = seriesOf(t, 'APP01', 'tracer-errors').values as number[];
+    // The same lines, by the helper's own scan, in 7-minute buckets.
+    const exp = new Array<number>(1440).fill(0);
+    for (const file of walk(join(DEMO_SERVERS, 'app01/c$/ClickSoftware/Logs'))) {
+      let last: number | undefined;
+      for (const line of readFileSync(file, 'utf8').split(/\r?\n/)) {
+        const m = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)/.exec(line);
+        if (m) last = Date.parse(`${m[1]}T${m[2]}Z`);
+        if (!/ERROR|FATAL|Exception/.test(line) || last === undefined || last < Date.parse(from) || last > Date.parse(to)) continue;
+        exp[Math.min(1439, Math.floor((last - Date.parse(from)) / (7 * 60_000)))]++;
+      }
+    }
+    expect(exp.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(values).toEqual(exp);
+  });
+
   it('--format json is the same document as --json, and --html writes a page atomically', async () => {
     const html = join(tmp, 'demo.html');
     const r = await runCli(['--farm', DEMO_FARM, 'incident', 'timeline', ...WINDOW, '--format', 'json', '--html', html]);
@@ -323,6 +345,16 @@ with zipfile.ZipFile(dst, 'w', zipfile.ZIP_DEFLATED) as z:
     // The .evtx were left out (--anonymize cannot rewrite them): no event series claims zero errors.
     expect(t.series.filter((s: any) => s.kind === 'event-errors')).toEqual([]);
     expect(t.series.filter((s: any) => s.kind === 'tracer-errors').map((s: any) => s.values)).toEqual(SERVERS.map((n) => seriesOf(live, n, 'tracer-errors').values));
+  });
+
+  it('says which logs the bundle holds only in part (the per-file cap)', async () => {
+    const out = join(tmp, 'capped-bundles');
+    await runCli(['--farm', DEMO_FARM, '--no-input', 'collect', ...WINDOW, '--out', out, '--max-file-size', '20KB', '--only', 'facts,tracer']);
+    const zip = join(out, (await readdir(out)).find((n) => n.endsWith('.zip'))!);
+    const t = JSON.parse((await runCli(['--json', 'incident', 'timeline', '--bundle', zip])).stdout);
+    expect(t.warnings.join('\n')).toMatch(/APP01: APP01\/tracer\/C\/ClickSoftware\/Logs\/Tracer\/W6Server_20250603\.log holds only part of the window in the bundle \(per-file cap/);
+    const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    expect(sum(seriesOf(t, 'APP01', 'tracer-errors').values)).toBeLessThan(sum(seriesOf(live, 'APP01', 'tracer-errors').values));
   });
 
   it('refuses a bundle that does not verify, and a file that is not a bundle', async () => {
