@@ -16,6 +16,11 @@ import { registerServiceCommands } from './service.js';
 import { addSaveOptions, saveAnswersLater, saveResults, type SaveOptions } from './save-output.js';
 import { createOutgoing, writeAnonMap, type Outgoing } from '../bundle/outgoing.js';
 import type { Farm } from '../farm/load.js';
+import { buildTimeline, farmTimeline, type TimelineResult } from '../incident/timeline.js';
+import { renderTimelineText } from '../incident/timeline-text.js';
+import { renderTimelinePage } from '../incident/timeline-page.js';
+import { openBundleLogs } from '../collect/bundle-logs.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 /**
  * Everything these commands print goes to SAP: through the redaction rules and the local-path
@@ -187,6 +192,97 @@ export function registerIncidentCommands(program: Command, app: App): void {
       'clk-support --no-input incident prefill --around 2025-06-03T10:30Z --span 4h --answers answers.json',
       'clk-support --json incident prefill --from -6h --topic license --answers answers.json',
       'clk-support incident prefill --from -2h --format markdown --user-pattern "Operator=(?<user>\\S+)" --error-token ERROR FATAL',
+    ],
+  );
+
+  const timeline = addWindowOptions(
+    incident.command('timeline').description('one farm-wide timeline in UTC (clock offsets applied): errors, affected users and perfmon counters per minute, changes and the first occurrence as marks'),
+    { to: 'now (with --bundle: the bundle\'s window)', span: 'default: 24h back from --to, forward from --from, or 2h with --around' },
+  )
+    .option('-s, --server <name...>', 'only these servers')
+    .option('--bundle <zip>', 'read a bundle written by collect instead of the farm (verified first; no farm file needed)')
+    .addOption(new Option('--format <format>', 'text: a table per bucket, marks, first occurrence and findings; json: the timeline document (as --json)').choices(['text', 'json']).default('text'))
+    .option('--html <file>', 'also write the timeline as one self-contained HTML page (an existing file is replaced only with --force)')
+    .option('--error-token <token...>', 'what makes a Tracer line an error line (case-sensitive; default ERROR FATAL Exception)')
+    .option('--user-pattern <regex...>', 'how to find the user in an error line: a regular expression with a group (?<user>...) (case-insensitive); replaces the defaults');
+  addSaveOptions(timeline, false);
+  addAnonymizeOptions(timeline);
+  examples(
+    timeline.action(async (opts: Record<string, unknown>, cmd: Command) => {
+      const io = app.io(cmd);
+      const flags = opts as WindowFlags;
+      if (opts.tz !== undefined) zoneFor(flags); // a bad --tz fails before anything is read
+      saveResults(app, io, opts as SaveOptions);
+      const json = app.globals(cmd).json || opts.format === 'json';
+      const wanted = (opts.server as string[] | undefined)?.map((s) => s.toLowerCase());
+      let result: TimelineResult;
+      let outgoing: Outgoing;
+      const spinner = io.spinner(opts.bundle ? `Reading ${String(opts.bundle)}` : 'Reading the farm');
+      try {
+        if (typeof opts.bundle === 'string') {
+          const file = resolve(app.cwd, opts.bundle);
+          const bundle = await openBundleLogs(file, app.signal);
+          try {
+            const given = flags.from !== undefined || flags.to !== undefined || flags.around !== undefined;
+            const window = given || !bundle.window ? windowFromFlags(flags, zoneFor(flags)) : bundle.window;
+            if (!json) io.info(windowNotice(window));
+            const servers = bundle.servers.filter((s) => !wanted || wanted.includes(s.name.toLowerCase()));
+            if (wanted && servers.length < wanted.length) throw new UsageError(`--server: not in the bundle: ${wanted.filter((w) => !servers.some((s) => s.name.toLowerCase() === w)).join(', ')}`, { hint: `the bundle has ${bundle.servers.map((s) => s.name).join(', ')}` });
+            result = await buildTimeline({
+              farm: bundle.farm,
+              source: { kind: 'bundle', path: file },
+              window,
+              servers,
+              errorTokens: opts.errorToken as string[] | undefined,
+              userPatterns: opts.userPattern as string[] | undefined,
+              signal: app.signal,
+              onProgress: (m) => spinner.update(m),
+              warnings: bundle.warnings,
+            });
+          } finally {
+            await bundle.close();
+          }
+          outgoing = createOutgoing({ cwd: app.cwd, anonymize: Boolean(opts.anonymize) });
+          for (const s of result.timeline.servers) outgoing.anonymizer?.addHost(s.name);
+        } else {
+          const farm = await app.farm(cmd);
+          const window = windowFromFlags(flags, zoneFor(flags, farm));
+          if (!json) io.info(windowNotice(window));
+          result = await farmTimeline(farm, {
+            window,
+            servers: selectServers(farm, opts.server as string[] | undefined).map((s) => s.name),
+            errorTokens: opts.errorToken as string[] | undefined,
+            userPatterns: opts.userPattern as string[] | undefined,
+            signal: app.signal,
+            onProgress: (m) => spinner.update(m),
+          });
+          outgoing = outgoingFor(farm, opts, app.cwd, {});
+        }
+      } catch (err) {
+        spinner.fail();
+        throw err;
+      }
+      const t = result.timeline;
+      spinner.succeed(`${t.users.total} user(s) affected, first error ${t.firstOccurrence?.time ?? 'none'}, ${t.marks.length} mark(s), ${t.series.length} series`);
+      for (const w of t.warnings) io.warn(w);
+      // Filtered before rendering (text, JSON and page alike), so that widths say nothing about real names.
+      outgoing.users(result.users);
+      const shown = outgoing.value(t);
+      if (typeof opts.html === 'string') {
+        const file = resolve(app.cwd, opts.html);
+        const { backup } = await writeFileAtomic(file, await renderTimelinePage(shown), { replace: Boolean(opts.force), replaceFlag: '--force' });
+        io.info(`wrote ${file}${backup ? ` (the previous file is kept as ${backup})` : ''}`);
+      }
+      if (json) io.json(shown);
+      else io.out(renderTimelineText(shown));
+      await saveMapping(io, outgoing, opts, app.cwd, 'incident-timeline');
+      if (t.servers.some((s) => !s.reachable)) app.report(ExitCode.partial);
+    }),
+    [
+      'clk-support incident timeline --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z',
+      'clk-support incident timeline --around 2025-06-03T10:30Z --span 4h --html timeline.html',
+      'clk-support --json incident timeline --bundle FSP_20250603-120000_1a2b3c4d.zip',
+      'clk-support incident timeline --from -2h --anonymize --format json --out timeline.json',
     ],
   );
 

@@ -5,6 +5,7 @@ import { readEvtx, type EvtxRecord } from '../logs/evtx/index.js';
 import { joinServerPath } from '../farm/paths.js';
 import type { Transport } from '../farm/transports/transport.js';
 import { LICENSE_PATTERN, normaliseUser } from './tracer-errors.js';
+import { BucketCounts, type Bucketing } from './buckets.js';
 
 export interface EventErrorSummary {
   /** Error (2) and Critical (1) events in the window. */
@@ -15,9 +16,24 @@ export interface EventErrorSummary {
   users: Map<string, number>;
   /** "Provider/EventID" -> count, for the description. */
   sources: Map<string, number>;
+  /** Error events and their users per time bucket, when asked for (the incident timeline). */
+  buckets?: BucketCounts;
 }
 
-export type ChangeKind = 'msi-install' | 'msi-remove' | 'msi-update' | 'msi-failed' | 'windows-update' | 'windows-update-failed' | 'servicing' | 'service-installed' | 'restart';
+export type ChangeKind =
+  | 'msi-install'
+  | 'msi-remove'
+  | 'msi-update'
+  | 'msi-failed'
+  | 'windows-update'
+  | 'windows-update-failed'
+  | 'servicing'
+  | 'service-installed'
+  | 'restart'
+  | ServiceStateKind;
+
+/** A service entering the running or stopped state (frequent: only the timeline asks for them). */
+export type ServiceStateKind = 'service-start' | 'service-stop';
 
 export interface ChangeEvent {
   ms: number;
@@ -61,10 +77,32 @@ export function classifyChange(r: Pick<EvtxRecord, 'system' | 'data'>): { kind: 
   if (provider === 'Service Control Manager' && eventId === 7045) {
     return { kind: 'service-installed', what: first('ServiceName', 'param1') || 'a service' };
   }
+  if (provider === 'Service Control Manager' && eventId === 7036) {
+    const state = serviceState(d);
+    return state && { kind: state, what: `${first('param1', 'Data[0]') || 'a service'} ${state === 'service-start' ? 'running' : 'stopped'}` };
+  }
   if (provider === 'User32' && eventId === 1074) {
     return { kind: 'restart', what: `restart by ${first('param1', 'Data[0]') || 'a process'}: ${first('param3', 'Data[2]')}`.replace(/: $/, '') };
   }
   if (provider === 'EventLog' && eventId === 6005) return { kind: 'restart', what: 'system started (event log service started)' };
+  return undefined;
+}
+
+/**
+ * Event 7036 "The X service entered the running/stopped state": the binary data holds
+ * "ServiceName/<state>" in UTF-16 (4 running, 1 stopped) whatever the language; param2 is the
+ * state's name in the server's language (read only when it is English).
+ */
+function serviceState(d: Record<string, unknown>): ServiceStateKind | undefined {
+  const bin = d.Binary;
+  if (typeof bin === 'string' && /^[0-9a-f]+$/i.test(bin) && bin.length % 4 === 0 && bin.length <= 2048) {
+    const m = /\/(\d+)\0*$/.exec(Buffer.from(bin, 'hex').toString('utf16le'));
+    if (m?.[1] === '4') return 'service-start';
+    if (m?.[1] === '1') return 'service-stop';
+  }
+  const text = String(d.param2 ?? d['Data[1]'] ?? '').trim().toLowerCase();
+  if (text === 'running') return 'service-start';
+  if (text === 'stopped') return 'service-stop';
   return undefined;
 }
 
@@ -101,6 +139,10 @@ export interface EventScanOptions {
   /** Changes are looked for from here (before the window) to toMs. */
   changesFromMs: number;
   clockOffsetMs: number;
+  /** Also report services starting and stopping (7036) as changes. */
+  serviceStates?: boolean;
+  /** Also count error events per time bucket. */
+  bucketing?: Bucketing;
   signal?: AbortSignal;
   onWarning?: (message: string) => void;
 }
@@ -111,8 +153,8 @@ export interface EventScanResult {
   records: number;
 }
 
-export function emptyEventErrors(): EventErrorSummary {
-  return { errorEvents: 0, licenseEvents: 0, users: new Map(), sources: new Map() };
+export function emptyEventErrors(bucketing?: Bucketing): EventErrorSummary {
+  return { errorEvents: 0, licenseEvents: 0, users: new Map(), sources: new Map(), buckets: bucketing && new BucketCounts(bucketing) };
 }
 
 /** Scan one channel's records (any stream of them) into result. */
@@ -125,7 +167,7 @@ export async function scanEventRecords(records: AsyncIterable<EvtxRecord>, chann
     const ms = created - opts.clockOffsetMs;
     if (ms > opts.toMs || ms < Math.min(opts.fromMs, opts.changesFromMs)) continue;
     const change = classifyChange(r);
-    if (change && ms >= opts.changesFromMs) {
+    if (change && ms >= opts.changesFromMs && (opts.serviceStates || (change.kind !== 'service-start' && change.kind !== 'service-stop'))) {
       result.changes.push({ ms, ...change, channel, provider: r.system.provider, eventId: r.system.eventId });
     }
     if (ms < opts.fromMs) continue;
@@ -135,35 +177,27 @@ export async function scanEventRecords(records: AsyncIterable<EvtxRecord>, chann
       const key = `${r.system.provider}/${r.system.eventId}`;
       e.sources.set(key, (e.sources.get(key) ?? 0) + 1);
       if (LICENSE_PATTERN.test(r.system.provider) || Object.values(r.data).some((v) => typeof v === 'string' && LICENSE_PATTERN.test(v))) e.licenseEvents++;
-      for (const u of eventUsers(r)) e.users.set(u, (e.users.get(u) ?? 0) + 1);
+      const users = eventUsers(r);
+      for (const u of users) e.users.set(u, (e.users.get(u) ?? 0) + 1);
+      e.buckets?.add(ms, users);
       if (!e.first || ms < e.first.ms) e.first = { ms, channel, provider: r.system.provider, eventId: r.system.eventId };
     }
   }
 }
 
-/** Scan the server's event log channels; a missing channel file is a warning, not a failure. */
-export async function scanServerEvents(t: Transport, eventLogDir: string, channels: readonly string[], opts: EventScanOptions): Promise<EventScanResult & { channelsRead: string[]; channelsMissing: string[] }> {
-  const result: EventScanResult = { errors: emptyEventErrors(), changes: [], records: 0 };
+/** An event log channel's file, readable as a stream of bytes (from a server or out of a bundle). */
+export interface ChannelFile {
+  channel: string;
+  open(signal?: AbortSignal): AsyncIterable<Buffer>;
+}
+
+/** Scan the server's event log channels; a channel without a file is listed as missing, not a failure. */
+export async function scanServerEvents(server: string, channels: readonly ChannelFile[], missing: readonly string[], opts: EventScanOptions): Promise<EventScanResult & { channelsRead: string[]; channelsMissing: string[] }> {
+  const result: EventScanResult = { errors: emptyEventErrors(opts.bucketing), changes: [], records: 0 };
   const channelsRead: string[] = [];
-  const channelsMissing: string[] = [];
-  for (const channel of channels) {
-    const path = channelFile(t, eventLogDir, channel);
-    if (!(await t.exists(path))) {
-      channelsMissing.push(channel);
-      continue;
-    }
-    const stream = await t.createReadStream(path);
-    try {
-      await scanEventRecords(
-        readEvtx(stream as AsyncIterable<Buffer>, { signal: opts.signal, onWarning: (w) => opts.onWarning?.(`${t.server} ${channel}: ${w.reason}`) }),
-        channel,
-        opts,
-        result,
-      );
-      channelsRead.push(channel);
-    } finally {
-      stream.destroy();
-    }
+  for (const c of channels) {
+    await scanEventRecords(readEvtx(c.open(opts.signal), { signal: opts.signal, onWarning: (w) => opts.onWarning?.(`${server} ${c.channel}: ${w.reason}`) }), c.channel, opts, result);
+    channelsRead.push(c.channel);
   }
-  return { ...result, channelsRead, channelsMissing };
+  return { ...result, channelsRead, channelsMissing: [...missing] };
 }

@@ -3,19 +3,11 @@
 // command (or collect) renders it.
 import pLimit from 'p-limit';
 import type { Farm } from '../farm/load.js';
-import type { ServerConfig } from '../farm/schema.js';
-import { probeFarm, type ServerProbe } from '../farm/probe.js';
-import { readIdentity } from '../farm/identity.js';
-import { glob } from '../farm/glob.js';
-import { joinServerPath } from '../farm/paths.js';
-import { toTransportError, type RemoteEntry, type Transport } from '../farm/transports/transport.js';
-import { parseUtcOffset } from '../logs/timestamps.js';
+import type { Transport } from '../farm/transports/transport.js';
 import type { TimeWindow } from '../logs/window.js';
-import { errorMessage } from '../errors.js';
-import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS, type ErrorTally } from './tracer-errors.js';
-import { scanTracerFiles, type TracerFile } from './tracer-scan.js';
-import { guessDayFirst } from './day-order.js';
-import { scanServerEvents, type ChangeEvent, type ChangeKind } from './events.js';
+import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
+import type { ChangeEvent, ChangeKind } from './events.js';
+import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerProbeFacts, type ServerScan } from './server-logs.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
 import { plural } from '../format.js';
@@ -48,18 +40,10 @@ export interface PrefillOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface ServerFacts {
+/** What the probe says (reachable, version, clock offset and correction), then what the logs say. */
+export interface ServerFacts extends Omit<ServerProbeFacts, 'clockError'> {
   name: string;
   role: string;
-  reachable: boolean;
-  reason?: string;
-  version?: string;
-  build?: string;
-  versionError?: string;
-  os?: string;
-  clockOffsetMs?: number;
-  /** What was subtracted from this server's log times (0 when the offset is within measurement noise). */
-  clockCorrectionMs: number;
   /** On a different version/build from most of the farm. */
   differs: boolean;
   tracer: { files: number; bytes: number; errorLines: number; undated: number; users: string[]; licenseLines: number };
@@ -99,100 +83,6 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-interface ServerScan {
-  tally: ErrorTally;
-  files: number;
-  events?: Awaited<ReturnType<typeof scanServerEvents>>;
-  changedFiles: RemoteEntry[];
-}
-
-async function scanServer(
-  t: Transport,
-  server: ServerConfig,
-  clockOffsetMs: number,
-  o: { farm: Farm; fromMs: number; toMs: number; changesFromMs: number; tokens: readonly string[]; patternSources: readonly string[]; parallel?: boolean; signal?: AbortSignal; warn: (m: string) => void },
-): Promise<ServerScan> {
-  const utcOffsetMinutes = parseUtcOffset(server.logs.tracerUtcOffset ?? 'Z');
-  // Tracer logs: a file last written before the window cannot hold a line inside it.
-  const seen = new Set<string>();
-  const files: TracerFile[] = [];
-  for (const pattern of server.logs.tracerGlobs) {
-    let entries: RemoteEntry[];
-    try {
-      entries = await glob(t, pattern, { signal: o.signal, onSkip: (p, r) => o.warn(`${server.name}: skipped ${p} (${r})`) });
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      o.warn(`${server.name}: Tracer logs ${pattern} could not be listed: ${errorMessage(err)}`);
-      continue;
-    }
-    for (const e of entries) {
-      if (seen.has(e.path)) continue;
-      seen.add(e.path);
-      if (e.mtime.getTime() - clockOffsetMs < o.fromMs) continue;
-      let dayFirst: boolean | undefined;
-      try {
-        dayFirst = guessDayFirst(await t.readAt(e.path, 0, 16 * 1024), e.mtime.getTime() - clockOffsetMs, utcOffsetMinutes);
-      } catch {
-        // unreadable: the scan reports it
-      }
-      files.push({ path: e.path, size: e.size, hostPath: t.hostPathOf(e.path), dayFirst });
-    }
-  }
-  const tally = await scanTracerFiles(server.name, t, files, {
-    errorTokens: o.tokens,
-    userPatterns: o.patternSources,
-    fromMs: o.fromMs,
-    toMs: o.toMs,
-    utcOffsetMinutes,
-    clockOffsetMs,
-  }, { signal: o.signal, warn: o.warn, parallel: o.parallel });
-  let events: ServerScan['events'];
-  if (server.platform === 'windows') {
-    try {
-      events = await scanServerEvents(t, server.logs.eventLogDir!, server.logs.eventLogChannels, {
-        fromMs: o.fromMs,
-        toMs: o.toMs,
-        changesFromMs: o.changesFromMs,
-        clockOffsetMs,
-        signal: o.signal,
-        onWarning: o.warn,
-      });
-      if (events.channelsMissing.length) o.warn(`${server.name}: no event log file for ${events.channelsMissing.join(', ')} in ${server.logs.eventLogDir}`);
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      o.warn(`${server.name}: event logs could not be read: ${errorMessage(err)}`);
-    }
-  }
-  // ClickSoftware files and configuration modified since changesFrom.
-  const changedFiles: RemoteEntry[] = [];
-  const fileSeen = new Set<string>();
-  for (const pattern of [joinServerPath(t.platform, server.installRoot, '**', '*'), ...server.configGlobs]) {
-    try {
-      for (const e of await glob(t, pattern, { signal: o.signal, maxResults: 50_000 })) {
-        const m = e.mtime.getTime() - clockOffsetMs;
-        if (m >= o.changesFromMs && m <= o.toMs && !fileSeen.has(e.path)) {
-          fileSeen.add(e.path);
-          changedFiles.push(e);
-        }
-      }
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      o.warn(`${server.name}: ${pattern} could not be listed: ${errorMessage(err)}`);
-    }
-  }
-  return { tally, files: files.length, events, changedFiles };
-}
-
-/**
- * The offset to correct a server's times by: none when it is within what the measurement can tell
- * (half its round trip) or under half a second, where correcting would only add noise to log times.
- */
-export function effectiveClockOffset(clock: { offsetMs: number; rttMs: number } | undefined): number {
-  if (!clock) return 0;
-  const abs = Math.abs(clock.offsetMs);
-  return abs <= Math.max(clock.rttMs / 2, 500) ? 0 : Math.round(clock.offsetMs);
-}
-
 /** The version most servers run (on a tie, the newest: the older ones are the odd ones out); the others "differ". */
 export function majorityVersion(byVersion: Record<string, string[]>): string | undefined {
   return Object.entries(byVersion).sort((a, b) => b[1].length - a[1].length || b[0].localeCompare(a[0], 'en', { numeric: true }))[0]?.[0];
@@ -212,22 +102,9 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   const servers = farm.servers.filter((s) => !names || names.has(s.name.toLowerCase()));
 
   // Reach the servers (or take collect's open transports), reading versions and clock offsets.
-  const given = opts.transports ?? new Map<string, Transport>();
-  const toProbe = servers.filter((s) => !given.has(s.name));
-  opts.onProgress?.(`probing ${plural(toProbe.length, 'server')}`);
-  const probed = toProbe.length ? await probeFarm(farm, toProbe, { keepOpen: true, signal: opts.signal }) : { probes: [], transports: new Map<string, Transport>() };
-  const probes = new Map<string, ServerProbe>(probed.probes.map((p) => [p.server.name, p]));
-  for (const s of servers) {
-    const t = given.get(s.name);
-    if (!t) continue;
-    try {
-      probes.set(s.name, { server: s, reachable: true, identity: await readIdentity(t, s), durationMs: 0 });
-    } catch (err) {
-      const e = toTransportError(s.name, err, 'identity');
-      probes.set(s.name, { server: s, reachable: false, reason: e.reason, error: e.message, durationMs: 0 });
-    }
-  }
-  const transports = new Map<string, Transport>([...probed.transports, ...given]);
+  opts.onProgress?.(`probing ${plural(servers.filter((s) => !opts.transports?.has(s.name)).length, 'server')}`);
+  const reached = await reachServers(farm, servers, opts.transports, opts.signal);
+  const { probes, transports } = reached;
 
   const scans = new Map<string, ServerScan>();
   try {
@@ -241,13 +118,13 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
           opts.onProgress?.(`reading logs of ${s.name}`);
           const offset = effectiveClockOffset(p.identity?.clock);
           if (p.identity?.clockError) warn(`${s.name}: clock offset unknown (${p.identity.clockError}); its times are taken as they are`);
-          scans.set(s.name, await scanServer(t, s, offset, { farm, fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
+          scans.set(s.name, await scanServerLogs(farmLogSource(t, s), offset, { fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
         }),
       ),
     );
   } finally {
     // Only what we opened is ours to close.
-    await Promise.all([...probed.transports.values()].map((t) => t.close().catch(() => {})));
+    await reached.close();
   }
 
   // Versions.
@@ -267,9 +144,8 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   let licenseHits = 0;
   let errorEvents = 0;
   const facts: ServerFacts[] = servers.map((s) => {
-    const p = probes.get(s.name);
     const scan = scans.get(s.name);
-    const id = p?.identity;
+    const { clockError: _unused, ...pf } = probeFacts(probes.get(s.name));
     const tracerUsers = scan ? [...scan.tally.users.keys()].sort() : [];
     const ev = scan?.events;
     const eventUsers = ev ? [...ev.errors.users.keys()].sort() : [];
@@ -278,23 +154,13 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
     errorLines += scan?.tally.errorLines ?? 0;
     errorEvents += ev?.errors.errorEvents ?? 0;
     licenseHits += (scan?.tally.licenseLines ?? 0) + (ev?.errors.licenseEvents ?? 0);
-    let firstError: ServerFacts['firstError'];
-    const tf = scan?.tally.first;
-    const ef = ev?.errors.first;
-    if (tf && (!ef || tf.ms <= ef.ms)) firstError = { time: iso(tf.ms), source: 'tracer', detail: tf.line };
-    else if (ef) firstError = { time: iso(ef.ms), source: 'eventlog', detail: `${ef.channel}: ${ef.provider} event ${ef.eventId}` };
+    const first = firstErrorOf(scan);
+    const firstError: ServerFacts['firstError'] = first && { time: iso(first.ms), source: first.source, detail: first.detail };
     if (firstError && (!firstOccurrence || firstError.time < firstOccurrence.time)) firstOccurrence = { ...firstError, server: s.name };
     return {
       name: s.name,
       role: s.role,
-      reachable: Boolean(p?.reachable),
-      reason: p?.reachable ? undefined : `${p?.reason ?? 'unknown'}: ${p?.error ?? 'not reached'}`,
-      version: id?.product?.version,
-      build: id?.product?.build,
-      versionError: id?.productError,
-      os: id?.os,
-      clockOffsetMs: id?.clock ? Math.round(id.clock.offsetMs) : undefined,
-      clockCorrectionMs: effectiveClockOffset(id?.clock),
+      ...pf,
       differs: differing.includes(s.name),
       tracer: {
         files: scan?.files ?? 0,
@@ -341,7 +207,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
       if (!prev || c.ms < prev.ms) dedup.set(key, c);
     }
     for (const c of dedup.values()) changeEvents.push({ time: iso(c.ms), server: s.name, kind: c.kind, what: c.what, source: `${c.channel}: ${c.provider} ${c.eventId}` });
-    for (const f of scan.changedFiles) changedFiles.push({ time: f.mtime.toISOString(), server: s.name, path: f.path, size: f.size });
+    for (const f of scan.changedFiles) changedFiles.push({ time: iso(f.ms), server: s.name, path: f.path, size: f.size });
   }
   changeEvents.sort((a, b) => a.time.localeCompare(b.time) || a.server.localeCompare(b.server));
   changedFiles.sort((a, b) => a.time.localeCompare(b.time));

@@ -16,6 +16,8 @@ const CHANGE_LABEL: Record<ChangeKind, string> = {
   servicing: 'Windows package changed',
   'service-installed': 'service installed',
   restart: 'restart',
+  'service-start': 'service started',
+  'service-stop': 'service stopped',
 };
 
 const MAX_CHANGE_LINES = 25;

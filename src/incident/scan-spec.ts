@@ -1,6 +1,7 @@
 // What a Tracer scan needs, as plain data that can cross to a worker thread, and the messages the
 // worker threads exchange with scanTracerFiles.
 import { compileUserPatterns, type ErrorScanOptions, type PlainTally } from './tracer-errors.js';
+import type { Bucketing } from './buckets.js';
 
 export interface TracerScanSpec {
   errorTokens: readonly string[];
@@ -9,6 +10,8 @@ export interface TracerScanSpec {
   toMs: number;
   utcOffsetMinutes: number;
   clockOffsetMs: number;
+  /** Count per time bucket too (the incident timeline). */
+  bucketing?: Bucketing;
 }
 
 export function scanSpecOptions(spec: TracerScanSpec, signal?: AbortSignal): ErrorScanOptions {

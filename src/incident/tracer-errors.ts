@@ -5,6 +5,7 @@
 import { TimestampDetector } from '../logs/timestamps.js';
 import { UsageError } from '../errors.js';
 import { compileLinear, trustedPattern, UnsupportedPatternError, type LinearPattern } from '../pattern.js';
+import { BucketCounts, type Bucketing, type PlainBuckets } from './buckets.js';
 
 export const DEFAULT_ERROR_TOKENS: readonly string[] = ['ERROR', 'FATAL', 'Exception'];
 
@@ -87,6 +88,8 @@ export interface ErrorScanOptions {
   clockOffsetMs?: number;
   /** d/m/y (true) or m/d/y (false) for slash dates; learnt from the file when absent. */
   dayFirst?: boolean;
+  /** Also count error lines (and their users) per time bucket (the incident timeline). */
+  bucketing?: Bucketing;
   signal?: AbortSignal;
 }
 
@@ -104,6 +107,7 @@ export interface PlainTally {
   users: [string, number][];
   first?: FirstError;
   lastMs?: number;
+  buckets?: PlainBuckets;
 }
 
 /** Totals for one source; merge() adds several files of a server together. */
@@ -117,9 +121,16 @@ export class ErrorTally {
   readonly users = new Map<string, number>();
   first: FirstError | undefined;
   lastMs: number | undefined;
+  /** Error lines and their users per time bucket, when asked for. */
+  readonly buckets: BucketCounts | undefined;
+
+  constructor(bucketing?: Bucketing) {
+    this.buckets = bucketing ? new BucketCounts(bucketing) : undefined;
+  }
 
   addLine(ms: number, line: string, user: string | undefined): void {
     this.errorLines++;
+    this.buckets?.add(ms, user ? [user] : []);
     if (mentionsLicense(line)) this.licenseLines++;
     if (user) this.users.set(user, (this.users.get(user) ?? 0) + 1);
     if (!this.first || ms < this.first.ms) this.first = { ms, line: line.length > 300 ? `${line.slice(0, 297)}...` : line };
@@ -128,11 +139,12 @@ export class ErrorTally {
 
   /** A structured-clone-friendly copy (for worker threads). */
   toPlain(): PlainTally {
-    return { errorLines: this.errorLines, licenseLines: this.licenseLines, undated: this.undated, bytes: this.bytes, users: [...this.users], first: this.first, lastMs: this.lastMs };
+    return { errorLines: this.errorLines, licenseLines: this.licenseLines, undated: this.undated, bytes: this.bytes, users: [...this.users], first: this.first, lastMs: this.lastMs, buckets: this.buckets?.toPlain() };
   }
 
   static fromPlain(p: PlainTally): ErrorTally {
-    const t = new ErrorTally();
+    const t = new ErrorTally(p.buckets?.bucketing);
+    if (p.buckets) t.buckets!.merge(BucketCounts.fromPlain(p.buckets));
     t.errorLines = p.errorLines;
     t.licenseLines = p.licenseLines;
     t.undated = p.undated;
@@ -151,6 +163,7 @@ export class ErrorTally {
     for (const [u, n] of o.users) this.users.set(u, (this.users.get(u) ?? 0) + n);
     if (o.first && (!this.first || o.first.ms < this.first.ms)) this.first = o.first;
     if (o.lastMs !== undefined && (this.lastMs === undefined || o.lastMs > this.lastMs)) this.lastMs = o.lastMs;
+    if (o.buckets) this.buckets?.merge(o.buckets);
   }
 }
 
@@ -163,7 +176,7 @@ const LOOKBACK_LINES = 200;
  * Scan one Tracer log stream. A line containing an error token is an error line; a line without a
  * timestamp of its own (a stack frame, a wrapped message) takes the time of the record it belongs to.
  */
-export async function scanTracerErrors(source: AsyncIterable<Buffer | Uint8Array | string>, opts: ErrorScanOptions = {}, tally = new ErrorTally()): Promise<ErrorTally> {
+export async function scanTracerErrors(source: AsyncIterable<Buffer | Uint8Array | string>, opts: ErrorScanOptions = {}, tally = new ErrorTally(opts.bucketing)): Promise<ErrorTally> {
   const tokens = (opts.errorTokens ?? DEFAULT_ERROR_TOKENS).filter((t) => t.length > 0).map((t) => Buffer.from(t, 'utf8'));
   const userPatterns = opts.userPatterns ?? compileUserPatterns(DEFAULT_USER_PATTERNS);
   const fromMs = opts.fromMs ?? -Infinity;

@@ -7,9 +7,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { Transport } from '../farm/transports/transport.js';
 import { errorMessage } from '../errors.js';
-import { fileChunks, hostFileChunks } from './chunks.js';
+import { hostFileChunks } from './chunks.js';
 import { ErrorTally, scanTracerErrors } from './tracer-errors.js';
 import { scanSpecOptions, type FromWorker, type ToWorker, type TracerScanSpec } from './scan-spec.js';
 
@@ -71,18 +70,19 @@ class ScanThread {
   }
 }
 
+/** `read` streams a file without a hostPath (through its transport, or out of a bundle). */
 export async function scanTracerFiles(
   server: string,
-  t: Transport,
+  read: (f: TracerFile, signal?: AbortSignal) => AsyncIterable<Buffer>,
   files: readonly TracerFile[],
   spec: TracerScanSpec,
   o: { signal?: AbortSignal; warn: (m: string) => void; parallel?: boolean },
 ): Promise<ErrorTally> {
-  const total = new ErrorTally();
+  const total = new ErrorTally(spec.bucketing);
   const n = workerCount(files, o.parallel);
   const options = scanSpecOptions(spec, o.signal);
   const scanHere = (f: TracerFile) =>
-    scanTracerErrors(f.hostPath ? hostFileChunks(f.hostPath, o.signal) : fileChunks(t, f.path, f.size, o.signal), { ...options, dayFirst: f.dayFirst });
+    scanTracerErrors(f.hostPath ? hostFileChunks(f.hostPath, o.signal) : read(f, o.signal), { ...options, dayFirst: f.dayFirst });
   // This thread scans too, so n lanes need n - 1 workers (each costs a start-up and its own JIT warm-up).
   const threads = Array.from({ length: Math.max(0, n - 1) }, () => new ScanThread(spec));
   // Biggest files first, so no thread is left with a giant one at the end.

@@ -28,12 +28,13 @@ export function runCli(args: string[], opts: { cwd?: string; input?: string } = 
   });
 }
 
-function walk(dir: string): string[] {
+/** Files below dir whose names end in ext (case-insensitive). */
+export function walk(dir: string, ext = '.log'): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...walk(p));
-    else if (e.name.endsWith('.log')) out.push(p);
+    if (e.isDirectory()) out.push(...walk(p, ext));
+    else if (e.name.toLowerCase().endsWith(ext)) out.push(p);
   }
   return out;
 }
