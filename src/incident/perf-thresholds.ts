@@ -3,6 +3,7 @@
 // finding suggests. docs/perf-findings.md lists them (a test keeps the table and this data in step);
 // the farm file's "perf" section tunes, disables or adds to them (effectiveThresholds).
 import { ConfigError } from '../errors.js';
+import { nearestWord } from '../farm/did-you-mean.js';
 import type { PdhCounter } from '../logs/perfmon.js';
 import type { PerfThreshold } from './timeline-model.js';
 
@@ -301,34 +302,6 @@ export interface PerfSettings {
   extra?: readonly PerfThreshold[];
 }
 
-/** The nearest built-in id to a mistyped one (at most 3 edits, or a prefix). */
-export function suggestThresholdId(unknown: string, ids: readonly string[] = BUILTIN_PERF_THRESHOLD_IDS): string | undefined {
-  const u = unknown.toLowerCase();
-  let best: { id: string; d: number } | undefined;
-  for (const id of ids) {
-    const k = id.toLowerCase();
-    let d = editDistance(u, k);
-    if (d > 0 && (k.startsWith(u) || u.startsWith(k))) d = Math.min(d, 1);
-    if (d <= 3 && (!best || d < best.d)) best = { id, d };
-  }
-  return best?.id;
-}
-
-function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 4) return 99;
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
-}
-
 /**
  * The thresholds in force: the built-in ones with the farm file's overrides applied (disabled ones
  * left out), then its extra ones. The farm schema has validated the section already; an unknown id
@@ -338,7 +311,7 @@ export function effectiveThresholds(settings?: PerfSettings): PerfThreshold[] {
   const overrides = new Map<string, PerfThresholdOverride>();
   for (const o of settings?.thresholds ?? []) {
     if (!BUILTIN_PERF_THRESHOLD_IDS.includes(o.id)) {
-      const near = suggestThresholdId(o.id);
+      const near = nearestWord(o.id, BUILTIN_PERF_THRESHOLD_IDS, 3);
       throw new ConfigError(`perf.thresholds: unknown threshold "${o.id}"${near ? ` (did you mean "${near}"?)` : ''}`, {
         code: 'FARM_INVALID',
         hint: 'docs/perf-findings.md lists the built-in threshold ids',
