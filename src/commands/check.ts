@@ -74,7 +74,7 @@ export function registerCheckCommand(program: Command, app: App): void {
     program
       .command('check')
       .description('prerequisite checks for people and CI: this machine, the farm file, every server, logs, license, endpoints, services')
-      .option('--only <id|group>', 'run only these checks (ids, ids with [SERVER], or groups; repeat or comma-separate)', collect)
+      .option('--only <id|group>', 'run only these checks (ids, ids with [SERVER], groups, or a prefix such as perf.*; repeat or comma-separate)', collect)
       .option('--skip <id|group>', 'leave these checks out (same forms as --only)', collect)
       .option('--group <name>', 'run only the checks of these groups', collect)
       .option('--list', 'list the checks and exit', false)

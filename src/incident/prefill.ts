@@ -19,6 +19,9 @@ import { scanServerEvents, type ChangeEvent, type ChangeKind } from './events.js
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
 import { plural } from '../format.js';
+import { effectiveThresholds } from './perf-thresholds.js';
+import { scanServerPerf, type ServerPerfScan } from './perf-scan.js';
+import type { PerfFinding, PerfThreshold } from './timeline-model.js';
 
 export const PREFILL_SCHEMA = 'clk-support/incident-prefill/v1';
 export const COMPONENT_TECHNICAL = 'XX-PART-CLK';
@@ -88,11 +91,43 @@ export interface IncidentPrefill {
     events: { time: string; server: string; kind: ChangeKind; what: string; source: string }[];
     files: { time: string; server: string; path: string; size: number }[];
   };
+  /** What the Performance Monitor CSVs show in the window (docs/perf-findings.md). */
+  perf: PrefillPerf;
   attachments: { name: string; path?: string; note: string }[];
   answers: IncidentAnswers;
   /** Required answers still missing (flag names). */
   missing: { id: string; flag: string; prompt: string }[];
   warnings: string[];
+}
+
+export interface PrefillPerfServer {
+  server: string;
+  /** CSV files analysed, and their samples inside the window. */
+  files: number;
+  samples: number;
+  /** .blg files seen, not analysed (binary; relog converts them on Windows). */
+  blg: number;
+  findings: PerfFinding[];
+  /** Why there is nothing to show, said plainly ("no perfmon CSV in the window", "not reachable", ...). */
+  note?: string;
+}
+
+export interface PrefillPerf {
+  servers: PrefillPerfServer[];
+}
+
+/** A server's perf scan as the prefill shows it. */
+function prefillPerfServer(name: string, scan: ServerPerfScan | undefined, reachable: boolean): PrefillPerfServer {
+  if (!reachable) return { server: name, files: 0, samples: 0, blg: 0, findings: [], note: 'not reachable: its counters were not read' };
+  if (!scan) return { server: name, files: 0, samples: 0, blg: 0, findings: [], note: 'perfmon logs not read' };
+  const analysed = scan.files.filter((f) => !f.problem);
+  const samples = analysed.reduce((n, f) => n + f.rows, 0);
+  const out: PrefillPerfServer = { server: name, files: analysed.length, samples, blg: scan.blg.length, findings: scan.findings };
+  if (scan.dirError && analysed.length === 0) out.note = `perfmon logs could not be read: ${scan.dirError}`;
+  else if (scan.none) out.note = `no perfmon CSV in the window (${scan.none})`;
+  else if (analysed.length === 0) out.note = `no perfmon CSV in the window (${plural(scan.files.length, 'CSV file')} could not be read)`;
+  else if (samples === 0) out.note = `no perfmon CSV in the window (${plural(analysed.length, 'CSV file')} read, no sample inside it)`;
+  return out;
 }
 
 function iso(ms: number): string {
@@ -104,13 +139,14 @@ interface ServerScan {
   files: number;
   events?: Awaited<ReturnType<typeof scanServerEvents>>;
   changedFiles: RemoteEntry[];
+  perf?: ServerPerfScan;
 }
 
 async function scanServer(
   t: Transport,
   server: ServerConfig,
   clockOffsetMs: number,
-  o: { farm: Farm; fromMs: number; toMs: number; changesFromMs: number; tokens: readonly string[]; patternSources: readonly string[]; parallel?: boolean; signal?: AbortSignal; warn: (m: string) => void },
+  o: { farm: Farm; fromMs: number; toMs: number; changesFromMs: number; tokens: readonly string[]; patternSources: readonly string[]; thresholds: readonly PerfThreshold[]; parallel?: boolean; signal?: AbortSignal; warn: (m: string) => void },
 ): Promise<ServerScan> {
   const utcOffsetMinutes = parseUtcOffset(server.logs.tracerUtcOffset ?? 'Z');
   // Tracer logs: a file last written before the window cannot hold a line inside it.
@@ -180,7 +216,11 @@ async function scanServer(
       o.warn(`${server.name}: ${pattern} could not be listed: ${errorMessage(err)}`);
     }
   }
-  return { tally, files: files.length, events, changedFiles };
+  // Performance Monitor CSVs: the findings inside the window, after the clock correction.
+  const perf = await scanServerPerf(t, server, o.thresholds, { window: { from: new Date(o.fromMs), to: new Date(o.toMs) }, shiftMs: clockOffsetMs, signal: o.signal });
+  if (perf.dirError) o.warn(`${server.name}: perfmon logs: ${perf.dirError}`);
+  for (const f of perf.files) if (f.unreadable) o.warn(`${server.name}: ${f.path}: ${f.problem}`);
+  return { tally, files: files.length, events, changedFiles, perf };
 }
 
 /**
@@ -208,6 +248,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   const tokens = opts.errorTokens?.length ? opts.errorTokens : DEFAULT_ERROR_TOKENS;
   const patternSources = opts.userPatterns?.length ? opts.userPatterns : DEFAULT_USER_PATTERNS;
   compileUserPatterns(patternSources); // bad patterns fail here, before any server is read
+  const thresholds = effectiveThresholds(farm.perf);
   const names = opts.servers?.length ? new Set(opts.servers.map((s) => s.toLowerCase())) : undefined;
   const servers = farm.servers.filter((s) => !names || names.has(s.name.toLowerCase()));
 
@@ -241,7 +282,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
           opts.onProgress?.(`reading logs of ${s.name}`);
           const offset = effectiveClockOffset(p.identity?.clock);
           if (p.identity?.clockError) warn(`${s.name}: clock offset unknown (${p.identity.clockError}); its times are taken as they are`);
-          scans.set(s.name, await scanServer(t, s, offset, { farm, fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
+          scans.set(s.name, await scanServer(t, s, offset, { farm, fromMs, toMs, changesFromMs, tokens, patternSources, thresholds, parallel: opts.parallel, signal: opts.signal, warn }));
         }),
       ),
     );
@@ -379,6 +420,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
         `inside ${iso(fromMs)} .. ${iso(toMs)} after each server's clock offset; ${errorLines} error line(s), ${errorEvents} error event(s)`,
     },
     changes: { since: iso(changesFromMs), events: changeEvents, files: changedFiles },
+    perf: { servers: facts.map((f) => prefillPerfServer(f.name, scans.get(f.name)?.perf, f.reachable)) },
     attachments,
     answers,
     missing,
