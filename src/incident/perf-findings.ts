@@ -250,8 +250,9 @@ export class PerfAnalyzer {
 
   private emit(track: Track, fromMs: number, toMs: number, value: number): void {
     const t = track.t;
-    // A span that starts within a gap allowance of the previous one on the same counter continues it.
-    const prevIndex = this.lastFinding.get(track);
+    // A span that starts within a gap allowance of the previous one on the same counter continues it
+    // (an empty cell between two busy periods). Rises are never merged: what ends one is a drop (a restart).
+    const prevIndex = track.kind === 'level' ? this.lastFinding.get(track) : undefined;
     const allowance = GAP_INTERVALS * (this.stats.intervalMs ?? 0);
     if (prevIndex !== undefined) {
       const prev = this.findings[prevIndex]!;
@@ -273,16 +274,11 @@ export class PerfAnalyzer {
       counter: track.counter.path,
       from: new Date(fromMs).toISOString(),
       to: new Date(toMs).toISOString(),
-      value: roundValue(value),
+      value,
       limit: t.limit,
       explanation: t.explanation,
     });
   }
-}
-
-/** Values as a reader wants them: 6 significant digits (1e-3 s latencies keep theirs). */
-function roundValue(v: number): number {
-  return Number(v.toPrecision(6));
 }
 
 export interface PerfFileAnalysis {

@@ -344,3 +344,10 @@ export function describeSustain(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000} s`;
   return `${ms} ms`;
 }
+
+/** The Markdown table of docs/perf-findings.md (a test keeps the doc equal to this). */
+export function thresholdTable(thresholds: readonly PerfThreshold[] = BUILTIN_PERF_THRESHOLDS): string {
+  const cell = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\*/g, '\\*').replace(/_/g, '\\_');
+  const rows = thresholds.map((t) => `| \`${t.id}\` | \`${t.counter.replace(/`/g, "'")}\` | ${cell(describeCondition(t))} | ${describeSustain(t.sustainMs)} | ${t.severity} | ${cell(t.explanation)} |`);
+  return ['| id | counter | condition | sustain | severity | why, and what to check |', '|---|---|---|---|---|---|', ...rows].join('\n');
+}
