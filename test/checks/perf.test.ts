@@ -8,10 +8,12 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
+import { spawnSync } from 'node:child_process';
 import { runCli } from '../support/cli.js';
 import { demoCopy, editFarm, type DemoCopy } from './helpers.js';
 import { INTERVAL_MS, noise, START, times, writePdhCsv } from '../incident/pdh-synthetic.js';
 
+const hasXmllint = spawnSync('xmllint', ['--version']).status === 0;
 const SAMPLE_BLG = join(import.meta.dirname, '../../../shared/fixtures/perfmon/SampleLog.blg');
 
 let demo: DemoCopy;
@@ -186,6 +188,32 @@ describe('perf checks follow the farm file', () => {
       expect(res.exitCode).toBe(0);
     } finally {
       await rm(join(dir, 'APP01_long.csv'));
+    }
+  });
+});
+
+describe('hostile perfmon files', () => {
+  it('a counter name with terminal escapes reaches the output escaped, never raw', async () => {
+    const dir = perfDir('SCHED01');
+    const file = join(dir, 'hostile.csv');
+    const counter = '\\PhysicalDisk(0 C:\u001b]0;pwned\u0007\u001b[2J)\\Avg. Disk sec/Read';
+    await writePdhCsv(file, { machine: 'SCHED01', counters: [counter], times: times(120), columns: [Array(120).fill(0.08)] });
+    try {
+      for (const args of [[], ['--json'], ['--tap']]) {
+        const res = await check('--only', 'perf.disk', '-s', 'SCHED01', ...args);
+        expect(res.exitCode).toBe(1);
+        expect(res.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+        expect(res.stdout).toContain('Avg. Disk sec/Read');
+      }
+      // JUnit too: XML 1.0 cannot hold those characters, the report must stay well-formed.
+      const xml = join(scratch, 'hostile.xml');
+      expect((await check('--only', 'perf.disk', '-s', 'SCHED01', '--junit', xml)).exitCode).toBe(1);
+      const text = await readFile(xml, 'utf8');
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+      expect(text).toContain('pwned');
+      if (hasXmllint) expect(spawnSync('xmllint', ['--noout', '--schema', join(import.meta.dirname, 'junit.xsd'), xml], { encoding: 'utf8' }).status).toBe(0);
+    } finally {
+      await rm(file);
     }
   });
 });
