@@ -133,6 +133,25 @@ describe("check --only 'perf.*'", () => {
   });
 });
 
+describe('a window (--from/--to, --around/--span)', () => {
+  it('analyses only the samples inside it: the 09:00-09:20 crossing is outside 10:00-12:00 and inside --around 09:10', async () => {
+    const outside = await check('--only', 'perf.cpu', '-s', 'APP01', '--from', '2025-06-03T10:00Z', '--to', '2025-06-03T12:00Z');
+    expect(outside.stdout).toMatch(/✓ pass\s+perf\.cpu\[APP01\]\s+no finding in 480 samples/);
+    expect(outside.exitCode).toBe(0);
+    const inside = await check('--only', 'perf.cpu', '-s', 'APP01', '--around', '2025-06-03T09:10Z', '--span', '1h', '--json');
+    expect(inside.exitCode).toBe(1);
+    const x = JSON.parse(inside.stdout).results[0];
+    expect(x.status).toBe('fail');
+    expect(x.details.at(-1)).toBe("window: 2025-06-03T08:40:00.000Z .. 2025-06-03T09:40:00.000Z (after the server's clock correction)");
+  });
+
+  it('a window that cannot be read is a usage error (exit 2)', async () => {
+    const r = await check('--only', 'perf.cpu', '--from', 'yesterday-ish');
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--from');
+  });
+});
+
 describe('perf checks follow the farm file', () => {
   it('a warning-only finding warns (exit 0), and fails with --strict', async () => {
     // APP01's critical CPU limit raised above 100: only cpu.busy (warning) remains.

@@ -6,6 +6,7 @@ import { ClkError } from '../../errors.js';
 import { plural } from '../../format.js';
 import { describeFinding } from '../../incident/perf-findings.js';
 import { scanServerPerf, type ServerPerfScan } from '../../incident/perf-scan.js';
+import { effectiveClockOffset } from '../../incident/prefill.js';
 import { describeCondition, describeSustain, effectiveThresholds, PERF_FAMILIES, perfFamily } from '../../incident/perf-thresholds.js';
 import type { PerfThreshold } from '../../incident/timeline-model.js';
 import { unreachableOutcome, type CheckContext } from '../context.js';
@@ -39,7 +40,8 @@ function serverScan(ctx: CheckContext, server: ServerConfig): Promise<ServerPerf
   return ctx.shared(`perf:${server.name}`, async (): Promise<ServerPerfScan | Outcome> => {
     const { probe, transport } = await ctx.reach(server);
     if (!probe.reachable || !transport) return unreachableOutcome(probe);
-    return scanServerPerf(transport, server, thresholdsOf(ctx));
+    // Sample times corrected by the server's clock offset, as incident prefill does, so a window means the same.
+    return scanServerPerf(transport, server, thresholdsOf(ctx), { window: ctx.options.perfWindow, shiftMs: effectiveClockOffset(probe.identity?.clock) });
   });
 }
 
@@ -90,7 +92,7 @@ function familyCheck(family: string): ServerCheck {
       const listed = [...critical, ...findings.filter((f) => f.severity !== 'critical')];
       const details = listed.slice(0, MAX_LISTED).flatMap((f) => [`${describeFinding(f, byId.get(f.id))}`, `  ${f.explanation}`]);
       if (listed.length > MAX_LISTED) details.push(`... and ${listed.length - MAX_LISTED} more (clk-support incident timeline --json lists them all)`);
-      details.push(...fileLines, WINDOW_NOTE);
+      details.push(...fileLines, windowNote(ctx));
       if (critical.length) {
         const first = critical[0]!;
         return { status: 'fail', message: `${plural(critical.length, 'critical finding')}${findings.length > critical.length ? ` (and ${plural(findings.length - critical.length, 'warning')})` : ''}: ${summary(first)}`, details, hint: first.explanation };
@@ -99,13 +101,16 @@ function familyCheck(family: string): ServerCheck {
       return {
         status: 'pass',
         message: `no finding in ${plural(analysed.reduce((n, f) => n + f.rows, 0), 'sample')} (${watched.map((t) => t.id).join(', ')})`,
-        details: [...rules.map((r) => `watched ${r}`), ...fileLines, WINDOW_NOTE],
+        details: [...rules.map((r) => `watched ${r}`), ...fileLines, windowNote(ctx)],
       };
     },
   };
 }
 
-const WINDOW_NOTE = 'window: findings reaching into the last 24 h of each file\'s samples';
+function windowNote(ctx: CheckContext): string {
+  const w = ctx.options.perfWindow;
+  return w ? `window: ${w.from.toISOString()} .. ${w.to.toISOString()} (after the server's clock correction)` : "window: findings reaching into the last 24 h of each file's samples (--from/--to choose one)";
+}
 
 function summary(f: { counter: string; value: number; from: string; to: string }): string {
   return `${f.counter} at ${f.value}, ${f.from.slice(0, 16).replace('T', ' ')} .. ${f.to.slice(0, 16).replace('T', ' ')} UTC`;
