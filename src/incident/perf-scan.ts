@@ -14,6 +14,8 @@ import type { PerfFinding, PerfThreshold } from './timeline-model.js';
 
 /** CSV files read per server (the newest first); more are listed as left out. */
 export const MAX_PERF_FILES = 50;
+/** Findings kept per server over all its files (each file keeps at most MAX_FINDINGS already). */
+export const MAX_SERVER_FINDINGS = 10_000;
 /** Without a window, findings reaching into the last day of each file's data are kept. */
 export const DEFAULT_LOOKBACK_MS = 24 * 3_600_000;
 
@@ -48,6 +50,8 @@ export interface ServerPerfScan {
   /** Threshold ids that matched a counter of some analysed file. */
   matched: string[];
   findings: PerfFinding[];
+  /** Findings left out over MAX_SERVER_FINDINGS (and over each file's own bound). */
+  droppedFindings: number;
 }
 
 export interface PerfScanOptions {
@@ -64,7 +68,7 @@ export interface PerfScanOptions {
  */
 export async function scanServerPerf(t: Transport, server: ServerConfig, thresholds: readonly PerfThreshold[], opts: PerfScanOptions = {}): Promise<ServerPerfScan> {
   const dir = server.logs.perfmonDir;
-  const scan: ServerPerfScan = { server: server.name, dir, files: [], blg: [], leftOut: 0, matched: [], findings: [] };
+  const scan: ServerPerfScan = { server: server.name, dir, files: [], blg: [], leftOut: 0, matched: [], findings: [], droppedFindings: 0 };
   if (!dir) {
     scan.none = 'no logs.perfmonDir configured';
     return scan;
@@ -103,6 +107,12 @@ export async function scanServerPerf(t: Transport, server: ServerConfig, thresho
   for (const f of csv.slice(0, MAX_PERF_FILES)) {
     opts.signal?.throwIfAborted();
     const result = await analyseFile(t, f, server.name, thresholds, opts);
+    const room = MAX_SERVER_FINDINGS - scan.files.reduce((n, x) => n + x.findings.length, 0);
+    if (result.file.findings.length > room) {
+      scan.droppedFindings += result.file.findings.length - room;
+      result.file.findings = result.file.findings.slice(0, Math.max(0, room));
+    }
+    scan.droppedFindings += result.dropped;
     scan.files.push(result.file);
     for (const id of result.matched) matched.add(id);
   }
@@ -124,7 +134,7 @@ async function analyseFile(
   server: string,
   thresholds: readonly PerfThreshold[],
   opts: PerfScanOptions,
-): Promise<{ file: PerfFileResult; matched: string[] }> {
+): Promise<{ file: PerfFileResult; matched: string[]; dropped: number }> {
   const file: PerfFileResult = { path: f.path, rows: 0, watched: 0, findings: [] };
   let stream: Awaited<ReturnType<Transport['createReadStream']>> | undefined;
   try {
@@ -138,7 +148,7 @@ async function analyseFile(
     const since = opts.window || a.stats.lastMs === undefined ? -Infinity : a.stats.lastMs - DEFAULT_LOOKBACK_MS;
     file.findings = a.findings.filter((x) => Date.parse(x.to) >= since);
     if (f.size === 0) file.problem = 'empty file';
-    return { file, matched: a.matched };
+    return { file, matched: a.matched, dropped: a.stats.droppedFindings };
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     if (err instanceof NotPdhCsvError) file.problem = 'not a Performance Monitor CSV (no "(PDH-CSV ...)" header)';
@@ -146,7 +156,7 @@ async function analyseFile(
       file.problem = `unreadable: ${errorMessage(err)}`;
       file.unreadable = true;
     }
-    return { file, matched: [] };
+    return { file, matched: [], dropped: 0 };
   } finally {
     stream?.destroy();
   }

@@ -74,6 +74,7 @@ function familyCheck(family: string): ServerCheck {
       const analysed = scan.files.filter((f) => !f.problem);
       const fileLines = scan.files.map((f) => (f.problem ? `not analysed: ${f.path}: ${f.problem}` : `read: ${f.path}: ${plural(f.rows, 'sample')}${f.firstMs !== undefined ? ` ${new Date(f.firstMs).toISOString()} .. ${new Date(f.lastMs!).toISOString()}` : ''}`));
       if (scan.blg.length) fileLines.push(`not analysed: ${plural(scan.blg.length, '.blg file')} (binary; relog -f csv on Windows makes a CSV of it)`);
+      if (scan.droppedFindings) fileLines.push(`left out: ${plural(scan.droppedFindings, 'further finding')} (over the bound of findings kept per file and per server)`);
       if (scan.leftOut) fileLines.push(`left out: ${plural(scan.leftOut, 'older CSV file')} (only the newest are read)`);
       if (analysed.length === 0) {
         if (scan.dirError)
