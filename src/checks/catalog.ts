@@ -1,5 +1,5 @@
 // Every check, in the order results are reported: this machine, the farm, each server, then the
-// slower checks (logs, network, services) last, as brew doctor does.
+// slower checks (logs, network, services, perf) last, as brew doctor does.
 import type { CheckDef } from './types.js';
 import { adminCheck, diskCheck, nodeVersionCheck, toolsCheck } from './defs/environment.js';
 import { clockCheck, farmValidCheck, reachableCheck, versionsCheck } from './defs/farm.js';
@@ -7,6 +7,7 @@ import { eventLogChannelsCheck, logLocationsCheck, tracerActiveCheck } from './d
 import { endpointsCheck } from './defs/network.js';
 import { servicesCheck } from './defs/services.js';
 import { licenseChecks } from './defs/license.js';
+import { perfChecks } from './defs/perf.js';
 
 export const ALL_CHECKS: readonly CheckDef[] = [
   nodeVersionCheck,
@@ -23,4 +24,5 @@ export const ALL_CHECKS: readonly CheckDef[] = [
   diskCheck,
   endpointsCheck,
   servicesCheck,
+  ...perfChecks,
 ];

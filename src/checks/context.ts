@@ -7,6 +7,7 @@ import { probeServer, type ServerProbe } from '../farm/probe.js';
 import { createTransport } from '../farm/transports/index.js';
 import type { ExecResult, Transport } from '../farm/transports/transport.js';
 import type { Outcome } from './types.js';
+import type { TimeWindow } from '../logs/window.js';
 
 /** This machine, as the checks see it; replaceable so that Windows-only paths are testable anywhere. */
 export interface Host {
@@ -48,6 +49,8 @@ export interface CheckOptions {
   minFreeBytes: number;
   /** Tracer logging counts as active when its newest line is at most this old. */
   tracerMaxAgeHours: number;
+  /** The perf.* checks' window (UTC, after each server's clock correction); absent: the last 24 h of each perfmon file. */
+  perfWindow?: TimeWindow;
   /** The version clk-support declares, and the Node range it needs (package.json). */
   toolVersion: string;
   nodeRange: string;

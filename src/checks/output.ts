@@ -2,6 +2,7 @@
 // testsuite per group) and TAP 14. Pure functions of the results.
 import { XMLBuilder } from 'fast-xml-parser';
 import { isFailing } from './runner.js';
+import { escapeControl } from '../format.js';
 import type { CheckResult, Summary } from './types.js';
 
 export const CHECK_SCHEMA = 'clk-support/check/v1';
@@ -60,12 +61,16 @@ export function toJunit(r: RunReport): string {
     skipped: xs.filter((x) => x.status === 'skip').length,
     time: secs(xs.reduce((a, x) => a + x.durationMs, 0)),
   });
+  // XML 1.0 cannot hold most control characters at all (a hostile counter or file name in a message):
+  // they are escaped as the terminal sanitiser does, so the report stays well-formed.
+  const attr = (s: string) => escapeControl(s);
+  const body = (x: CheckResult) => escapeControl(resultText(x), { keepLines: true });
   const testcase = (x: CheckResult) => {
-    const tc: Record<string, unknown> = { '@_name': x.id, '@_classname': `clk-support.${x.group}`, '@_time': secs(x.durationMs) };
-    if (x.status === 'fail' || (x.status === 'warn' && r.strict)) tc.failure = { '@_message': x.message, '@_type': x.status === 'warn' ? 'warning' : x.severity, '#text': resultText(x) };
-    else if (x.status === 'error' || x.status === 'timeout') tc.error = { '@_message': x.message, '@_type': x.status, '#text': resultText(x) };
-    else if (x.status === 'skip') tc.skipped = { '@_message': x.message };
-    tc['system-out'] = resultText(x);
+    const tc: Record<string, unknown> = { '@_name': attr(x.id), '@_classname': `clk-support.${x.group}`, '@_time': secs(x.durationMs) };
+    if (x.status === 'fail' || (x.status === 'warn' && r.strict)) tc.failure = { '@_message': attr(x.message), '@_type': x.status === 'warn' ? 'warning' : x.severity, '#text': body(x) };
+    else if (x.status === 'error' || x.status === 'timeout') tc.error = { '@_message': attr(x.message), '@_type': x.status, '#text': body(x) };
+    else if (x.status === 'skip') tc.skipped = { '@_message': attr(x.message) };
+    tc['system-out'] = body(x);
     return tc;
   };
   const timestamp = r.startedAt.toISOString().replace(/\.\d+Z$/, '');
@@ -116,8 +121,9 @@ export function toTap(r: RunReport): string {
 }
 
 function oneLine(s: string): string {
-  // '#' would start a TAP directive in the description.
-  return s.replace(/\s+/g, ' ').replace(/#/g, '\\#').trim();
+  // '#' would start a TAP directive in the description; control characters (a hostile counter or
+  // file name in a message) are escaped as the terminal sanitiser does, TAP goes to stdout unfiltered.
+  return escapeControl(s.replace(/\s+/g, ' ')).replace(/#/g, '\\#').trim();
 }
 
 function yamlString(s: string): string {

@@ -25,8 +25,15 @@ export function resultId(def: CheckDef, server?: ServerConfig): string {
   return server ? `${def.id}[${server.name}]` : def.id;
 }
 
+/** `perf.*` names every check whose id starts with `perf.` (as a shell user types a family). */
+function prefixOf(token: string): string | undefined {
+  return token.endsWith('.*') && token.length > 2 ? token.slice(0, -1).toLowerCase() : undefined;
+}
+
 function matches(def: CheckDef, id: string, token: string): boolean {
   const t = token.toLowerCase();
+  const prefix = prefixOf(t);
+  if (prefix) return def.id.toLowerCase().startsWith(prefix);
   return def.id.toLowerCase() === t || def.group.toLowerCase() === t || id.toLowerCase() === t;
 }
 
@@ -35,6 +42,8 @@ export function validateSelection(defs: readonly CheckDef[], sel: Selection, ser
   const groups = [...new Set(defs.map((d) => d.group))];
   const known = (token: string): boolean => {
     const t = token.toLowerCase();
+    const prefix = prefixOf(t);
+    if (prefix) return defs.some((d) => d.id.toLowerCase().startsWith(prefix));
     const m = /^(.+)\[(.+)\]$/.exec(t);
     if (m) {
       const def = defs.find((d) => d.id.toLowerCase() === m[1]);

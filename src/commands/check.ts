@@ -14,9 +14,10 @@ import { renderTable } from '../ui/table.js';
 import type { Io } from '../ui/io.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { NODE_RANGE, VERSION } from '../version.js';
+import { addWindowOptions, windowFromFlags, zoneFor, type WindowFlags } from './window-options.js';
 
 
-interface CheckOpts {
+interface CheckOpts extends WindowFlags {
   only?: string[];
   skip?: string[];
   group?: string[];
@@ -71,10 +72,13 @@ function collect(value: string, previous: string[] | undefined): string[] {
 
 export function registerCheckCommand(program: Command, app: App): void {
   examples(
-    program
-      .command('check')
-      .description('prerequisite checks for people and CI: this machine, the farm file, every server, logs, license, endpoints, services')
-      .option('--only <id|group>', 'run only these checks (ids, ids with [SERVER], or groups; repeat or comma-separate)', collect)
+    addWindowOptions(
+      program
+        .command('check')
+        .description('prerequisite checks for people and CI: this machine, the farm file, every server, logs, license, endpoints, services, performance (perf.*)'),
+      { to: 'now; without any window flag, perf.* judges the last 24 h of each perfmon file', span: 'window of the perf.* checks only' },
+    )
+      .option('--only <id|group>', 'run only these checks (ids, ids with [SERVER], groups, or a prefix such as perf.*; repeat or comma-separate)', collect)
       .option('--skip <id|group>', 'leave these checks out (same forms as --only)', collect)
       .option('--group <name>', 'run only the checks of these groups', collect)
       .option('--list', 'list the checks and exit', false)
@@ -109,6 +113,8 @@ export function registerCheckCommand(program: Command, app: App): void {
           if (!(err instanceof ClkError)) throw err;
           farmError = { message: err.message, hint: err.hint };
         }
+        // The perf.* checks' window; without one they judge the last 24 h of each perfmon file's own samples.
+        const perfWindow = opts.from || opts.to || opts.around || opts.span ? windowFromFlags(opts, zoneFor(opts, farm)) : undefined;
         const servers = farm ? selectServers(farm, opts.server) : [];
         const selection = { only: opts.only, skip: opts.skip, groups: opts.group };
         validateSelection(ALL_CHECKS, selection, farm?.servers.map((s) => s.name) ?? []);
@@ -128,6 +134,7 @@ export function registerCheckCommand(program: Command, app: App): void {
               outputDir: resolve(app.cwd, opts.outputDir ?? '.'),
               minFreeBytes: opts.minFree,
               tracerMaxAgeHours: opts.tracerMaxAge,
+              perfWindow,
               toolVersion: VERSION,
               nodeRange: NODE_RANGE,
             },
@@ -188,6 +195,7 @@ export function registerCheckCommand(program: Command, app: App): void {
       'clk-support check --group logs --server APP01 --json',
       'clk-support check --skip services --min-free 5GiB --output-dir D:\\bundles',
       'clk-support check --retry-timeout 5m --sleep 15s    # after a deployment: wait for the farm to come up',
+      "clk-support check --only 'perf.*' --from -6h          # performance findings of the last 6 hours",
       'clk-support check --list',
     ],
   );

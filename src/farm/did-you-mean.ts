@@ -66,13 +66,18 @@ function editDistance(a: string, b: string): number {
 
 /** The accepted key nearest to `unknown` at `path`, when one is near enough to be a typo. */
 export function suggestKey(root: AnySchema, path: readonly PropertyKey[], unknown: string): string | undefined {
+  return nearestWord(unknown, knownKeysAt(root, path));
+}
+
+/** The candidate nearest to `unknown` (case-insensitive, at most `maxEdits` edits, or a prefix either way), when one is near enough to be a typo. */
+export function nearestWord(unknown: string, candidates: readonly string[], maxEdits = 2): string | undefined {
   const u = unknown.toLowerCase();
   let best: { key: string; d: number } | undefined;
-  for (const key of knownKeysAt(root, path)) {
+  for (const key of candidates) {
     const k = key.toLowerCase();
     let d = editDistance(u, k);
     if (d > 0 && (k.startsWith(u) || u.startsWith(k)) && Math.abs(k.length - u.length) <= 4) d = Math.min(d, 1);
-    if (d <= 2 && (!best || d < best.d)) best = { key, d };
+    if (d <= maxEdits && (!best || d < best.d)) best = { key, d };
   }
   return best?.key;
 }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { compileLinear, UnsupportedPatternError } from '../pattern.js';
 
 import { ROLES, type Role } from './roles.js';
+import { nearestWord } from './did-you-mean.js';
 export { ROLES, type Role };
 
 const nonEmpty = z.string().min(1, 'must not be empty');
@@ -158,6 +159,96 @@ const trustedKey = z.strictObject({
   publicKeyFile: nonEmpty,
 });
 
+/**
+ * Ids of the built-in performance thresholds (src/incident/perf-thresholds.ts holds them with their
+ * data; the farm may not import it, so the ids are listed here and a test keeps both in step).
+ */
+export const PERF_THRESHOLD_IDS = [
+  'cpu.busy',
+  'cpu.saturated',
+  'memory.available-low',
+  'memory.committed-high',
+  'disk.read-latency',
+  'disk.write-latency',
+  'disk.queue-length',
+  'disk.free-space-low',
+  'disk.free-space-critical',
+  'paging.pages-high',
+  'paging.file-usage',
+  'process.handle-growth',
+  'process.thread-growth',
+  'process.private-bytes-growth',
+  'dotnet.gc-time',
+  'dotnet.exceptions',
+  'aspnet.requests-queued',
+  'aspnet.application-queue',
+  'sql.blocked-processes',
+  'sql.page-life-expectancy',
+  'sql.lock-wait-time',
+] as const;
+
+/** Families an extra threshold may belong to: the built-in ones, and custom. */
+const PERF_FAMILIES: readonly string[] = [...new Set([...PERF_THRESHOLD_IDS.map((id) => id.slice(0, id.indexOf('.'))), 'custom'])];
+
+/** Longest counter pattern of an extra threshold; matching is a linear wildcard match, never a regex. */
+export const MAX_PERF_COUNTER_PATTERN = 512;
+/** A week: longer than any perfmon log a bundle carries. */
+const MAX_SUSTAIN_MS = 7 * MAX_MS;
+const sustainMs = z.number().int().min(0, 'must be at least 0 ms').max(MAX_SUSTAIN_MS, `must be at most ${MAX_SUSTAIN_MS} ms (7 days)`);
+/** z.number() already refuses NaN and Infinity; the bound keeps a typo from being a silent never-fires. */
+const perfLimit = z.number().min(-1e15).max(1e15);
+const perfSeverity = z.enum(['warning', 'critical']);
+
+const perfOverride = z.strictObject({
+  id: z.string().superRefine((id, ctx) => {
+    if ((PERF_THRESHOLD_IDS as readonly string[]).includes(id)) return;
+    const near = nearestWord(id, PERF_THRESHOLD_IDS, 3);
+    ctx.addIssue({ code: 'custom', message: `unknown threshold "${id.slice(0, 80)}"${near ? ` (did you mean "${near}"?)` : ''}; docs/perf-findings.md lists the ids` });
+  }),
+  limit: perfLimit.optional(),
+  sustainMs: sustainMs.optional(),
+  severity: perfSeverity.optional(),
+  enabled: z.boolean().optional(),
+});
+
+/** A counter pattern: \\Object(Instance)\\Counter without the machine, * and ? as wildcards. */
+const counterPattern = z
+  .string()
+  .min(3)
+  .max(MAX_PERF_COUNTER_PATTERN, `must be at most ${MAX_PERF_COUNTER_PATTERN} characters`)
+  .refine((p) => /^\\[^\\]+.*\\[^\\]+$/.test(p) && !p.startsWith('\\\\'), 'must be a counter path without the machine, such as \\Process(*)\\Handle Count');
+
+const perfExtra = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/, 'must be a dotted id in lower case, such as "custom.w6-queue" (the family comes first)')
+    .max(80)
+    .refine((id) => !(PERF_THRESHOLD_IDS as readonly string[]).includes(id), 'is a built-in threshold id: tune it under perf.thresholds instead')
+    .refine((id) => PERF_FAMILIES.includes(id.slice(0, id.indexOf('.'))), `must start with a family (${PERF_FAMILIES.join(', ')}) and a dot: the check perf.<family> reports it`),
+  counter: counterPattern,
+  test: z.enum(['above', 'below', 'growth']),
+  limit: perfLimit,
+  sustainMs,
+  severity: perfSeverity,
+  explanation: z.string().min(1).max(300),
+});
+
+const perfSchema = z
+  .strictObject({
+    /** Tuning of the built-in thresholds, by id. */
+    thresholds: z.array(perfOverride).max(200).default([]),
+    /** Further thresholds, in full. */
+    extra: z.array(perfExtra).max(200).default([]),
+  })
+  .superRefine((perf, ctx) => {
+    const seen = new Set<string>();
+    perf.extra.forEach((t, i) => {
+      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['extra', i, 'id'], message: `duplicates another extra threshold "${t.id}"` });
+      seen.add(t.id);
+    });
+  });
+export type PerfConfig = z.infer<typeof perfSchema>;
+
 /** An IANA zone name Intl knows, UTC, or a fixed offset (+02:00, -0530). */
 function isTimeZone(zone: string): boolean {
   if (/^(?:Z|UTC|GMT)$/i.test(zone) || /^(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?$/i.test(zone)) return true;
@@ -213,6 +304,8 @@ export const farmSchema = z
         stateDir: notRoot.default('.clk-support'),
       })
       .default({ trustedKeys: [], stateDir: '.clk-support' }),
+    /** Performance findings: tune the built-in thresholds, add others (docs/perf-findings.md). */
+    perf: perfSchema.default({ thresholds: [], extra: [] }),
     servers: z.array(serverSchema).min(1, 'must list at least one server'),
   })
   .superRefine((farm, ctx) => {

@@ -11,6 +11,9 @@ import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachSer
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
 import { plural } from '../format.js';
+import { effectiveThresholds } from './perf-thresholds.js';
+import { scanServerPerf, type ServerPerfScan } from './perf-scan.js';
+import type { PerfFinding } from './timeline-model.js';
 
 export const PREFILL_SCHEMA = 'clk-support/incident-prefill/v1';
 export const COMPONENT_TECHNICAL = 'XX-PART-CLK';
@@ -72,11 +75,43 @@ export interface IncidentPrefill {
     events: { time: string; server: string; kind: ChangeKind; what: string; source: string }[];
     files: { time: string; server: string; path: string; size: number }[];
   };
+  /** What the Performance Monitor CSVs show in the window (docs/perf-findings.md). */
+  perf: PrefillPerf;
   attachments: { name: string; path?: string; note: string }[];
   answers: IncidentAnswers;
   /** Required answers still missing (flag names). */
   missing: { id: string; flag: string; prompt: string }[];
   warnings: string[];
+}
+
+export interface PrefillPerfServer {
+  server: string;
+  /** CSV files analysed, and their samples inside the window. */
+  files: number;
+  samples: number;
+  /** .blg files seen, not analysed (binary; relog converts them on Windows). */
+  blg: number;
+  findings: PerfFinding[];
+  /** Why there is nothing to show, said plainly ("no perfmon CSV in the window", "not reachable", ...). */
+  note?: string;
+}
+
+export interface PrefillPerf {
+  servers: PrefillPerfServer[];
+}
+
+/** A server's perf scan as the prefill shows it. */
+function prefillPerfServer(name: string, scan: ServerPerfScan | undefined, reachable: boolean): PrefillPerfServer {
+  if (!reachable) return { server: name, files: 0, samples: 0, blg: 0, findings: [], note: 'not reachable: its counters were not read' };
+  if (!scan) return { server: name, files: 0, samples: 0, blg: 0, findings: [], note: 'perfmon logs not read' };
+  const analysed = scan.files.filter((f) => !f.problem);
+  const samples = analysed.reduce((n, f) => n + f.rows, 0);
+  const out: PrefillPerfServer = { server: name, files: analysed.length, samples, blg: scan.blg.length, findings: scan.findings };
+  if (scan.dirError && analysed.length === 0) out.note = `perfmon logs could not be read: ${scan.dirError}`;
+  else if (scan.none) out.note = `no perfmon CSV in the window (${scan.none})`;
+  else if (analysed.length === 0) out.note = `no perfmon CSV in the window (${plural(scan.files.length, 'CSV file')} could not be read)`;
+  else if (samples === 0) out.note = `no perfmon CSV in the window (${plural(analysed.length, 'CSV file')} read, no sample inside it)`;
+  return out;
 }
 
 function iso(ms: number): string {
@@ -98,6 +133,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   const tokens = opts.errorTokens?.length ? opts.errorTokens : DEFAULT_ERROR_TOKENS;
   const patternSources = opts.userPatterns?.length ? opts.userPatterns : DEFAULT_USER_PATTERNS;
   compileUserPatterns(patternSources); // bad patterns fail here, before any server is read
+  const thresholds = effectiveThresholds(farm.perf);
   const names = opts.servers?.length ? new Set(opts.servers.map((s) => s.toLowerCase())) : undefined;
   const servers = farm.servers.filter((s) => !names || names.has(s.name.toLowerCase()));
 
@@ -107,6 +143,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
   const { probes, transports } = reached;
 
   const scans = new Map<string, ServerScan>();
+  const perfScans = new Map<string, ServerPerfScan>();
   try {
     const limit = pLimit(farm.settings.concurrency);
     await Promise.all(
@@ -119,6 +156,11 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
           const offset = effectiveClockOffset(p.identity?.clock);
           if (p.identity?.clockError) warn(`${s.name}: clock offset unknown (${p.identity.clockError}); its times are taken as they are`);
           scans.set(s.name, await scanServerLogs(farmLogSource(t, s), offset, { fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
+          // Performance Monitor CSVs: the findings inside the window, after the clock correction.
+          const perf = await scanServerPerf(t, s, thresholds, { window: opts.window, shiftMs: offset, signal: opts.signal });
+          if (perf.dirError) warn(`${s.name}: perfmon logs: ${perf.dirError}`);
+          for (const f of perf.files) if (f.unreadable) warn(`${s.name}: ${f.path}: ${f.problem}`);
+          perfScans.set(s.name, perf);
         }),
       ),
     );
@@ -245,6 +287,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
         `inside ${iso(fromMs)} .. ${iso(toMs)} after each server's clock offset; ${errorLines} error line(s), ${errorEvents} error event(s)`,
     },
     changes: { since: iso(changesFromMs), events: changeEvents, files: changedFiles },
+    perf: { servers: facts.map((f) => prefillPerfServer(f.name, perfScans.get(f.name), f.reachable)) },
     attachments,
     answers,
     missing,

@@ -21,6 +21,25 @@ const CHANGE_LABEL: Record<ChangeKind, string> = {
 };
 
 const MAX_CHANGE_LINES = 25;
+const MAX_PERF_LINES = 25;
+
+/** One line per finding (server first), and one line for a server with nothing to show and why. */
+export function perfLines(p: IncidentPrefill, counter: (c: string) => string = (c) => c): string[] {
+  const lines: string[] = [];
+  let findings = 0;
+  for (const s of p.perf?.servers ?? []) {
+    if (s.findings.length === 0) {
+      lines.push(`${s.server}: ${s.note ?? `no threshold crossed (${s.samples} samples in ${s.files} CSV file${s.files === 1 ? '' : 's'})`}`);
+      continue;
+    }
+    for (const f of s.findings) {
+      if (++findings > MAX_PERF_LINES) continue;
+      lines.push(`${s.server}: ${f.severity} ${f.id}: ${counter(f.counter)} worst ${f.value} (limit ${f.limit}), ${utc(f.from)} .. ${utc(f.to)}`);
+    }
+  }
+  if (findings > MAX_PERF_LINES) lines.push(`... and ${findings - MAX_PERF_LINES} more findings (see --json)`);
+  return lines;
+}
 
 export function utc(isoTime: string): string {
   return `${isoTime.slice(0, 19).replace('T', ' ')} UTC`;
@@ -97,6 +116,8 @@ export function renderIncidentText(p: IncidentPrefill): string {
   if (changes.length === 0) out.push('  nothing found in the System/Application logs or ClickSoftware files');
   for (const c of changes.slice(0, MAX_CHANGE_LINES)) out.push(`  ${utc(c.time)}  ${c.servers.join(', ')}: ${c.label}`);
   if (changes.length > MAX_CHANGE_LINES) out.push(`  ... and ${changes.length - MAX_CHANGE_LINES} more (see --json)`);
+  out.push('', 'What the counters show (Performance Monitor CSV, thresholds in docs/perf-findings.md):');
+  for (const l of perfLines(p)) out.push(`  ${l}`);
   out.push('', 'Steps to reproduce:', `  ${(a.steps ?? '(not answered)').replace(/\n/g, '\n  ')}`);
 
   heading('Business impact');
@@ -139,6 +160,8 @@ export function renderIncidentMarkdown(p: IncidentPrefill): string {
   if (!changes.length) out.push('  - nothing found');
   for (const c of changes.slice(0, MAX_CHANGE_LINES)) out.push(`  - ${utc(c.time)} ${c.servers.join(', ')}: ${c.label}`);
   if (changes.length > MAX_CHANGE_LINES) out.push(`  - ... and ${changes.length - MAX_CHANGE_LINES} more`);
+  out.push('- **What the counters show** (Performance Monitor CSV):');
+  for (const l of perfLines(p, (c) => `\`${c.replace(/`/g, "'")}\``)) out.push(`  - ${l}`);
   out.push('', '### Steps to reproduce', '', a.steps ?? '_not answered_');
   out.push('', '## Business impact', '');
   for (const q of questionsFor(p.farm.environment).filter((x) => !['shortDescription', 'steps', 'contactName', 'contactPhone', 'contactEmail'].includes(x.id)))

@@ -1,6 +1,6 @@
 // The incident timeline as one self-contained HTML page (`incident timeline --html`, timeline.html in
-// the bundle): header, servers, first occurrence, charts on one shared time axis, changes, findings,
-// warnings. Charts are static SVG drawn in Node by Apache ECharts' server-side renderer; the page has
+// the bundle): header, first occurrence, performance findings, servers, charts on one shared time
+// axis, changes, warnings. Charts are static SVG drawn in Node by Apache ECharts' server-side renderer; the page has
 // no script and loads nothing (a Content-Security-Policy says so too), so it opens offline, inside a
 // ticket viewer, and prints to PDF. Every string of the Timeline came from a server's logs: it is
 // shown with control characters made visible, bounded in length and HTML-escaped, and ECharts is
@@ -187,14 +187,38 @@ function inWindow(axis: Axis, time: number): boolean {
   return Number.isFinite(time) && time >= axis.from && time <= axis.to;
 }
 
-/** Change marks on the window, earliest first, bounded; the changes table lists them all. */
+/**
+ * Change marks on the window, earliest first, bounded; the changes table lists them all. Changes of
+ * one kind close together (within 1/150 of the window, at least a bucket) are one mark, so a
+ * batch of updates on three servers is "12 updated (APP01, INT01, SCHED01)", not twelve lines.
+ */
 function changeMarks(t: Timeline, axis: Axis): ChartSpec['marks'] {
-  return t.marks
-    .filter((m) => m.kind !== 'first-occurrence')
-    .map((m) => ({ time: ms(m.time), kind: m.kind, label: `${MARK_TEXT[m.kind] ?? 'change'} ${m.server}` }))
-    .filter((m) => inWindow(axis, m.time) && MARK_COLOUR[m.kind] !== undefined)
-    .sort((a, b) => a.time - b.time)
-    .slice(0, MAX_CHANGE_MARKS);
+  const near = Math.max(Number.isFinite(t.bucketMs) ? t.bucketMs : 0, (axis.to - axis.from) / 150);
+  const changes = t.marks
+    .filter((m) => m.kind !== 'first-occurrence' && MARK_COLOUR[m.kind] !== undefined)
+    .map((m) => ({ time: ms(m.time), kind: m.kind, server: String(m.server) }))
+    .filter((m) => inWindow(axis, m.time))
+    .sort((a, b) => a.time - b.time);
+  const groups: { time: number; kind: TimelineMarkKind; servers: Set<string>; n: number }[] = [];
+  const open = new Map<TimelineMarkKind, (typeof groups)[number]>();
+  for (const c of changes) {
+    const g = open.get(c.kind);
+    // Measured from the group's first change, so a steady stream of changes is not one endless mark.
+    if (g && c.time - g.time <= near) {
+      g.n++;
+      g.servers.add(c.server);
+      continue;
+    }
+    const fresh = { time: c.time, kind: c.kind, servers: new Set([c.server]), n: 1 };
+    groups.push(fresh);
+    open.set(c.kind, fresh);
+  }
+  return groups.slice(0, MAX_CHANGE_MARKS).map((g) => {
+    const servers = [...g.servers].sort();
+    const who = servers.length > 3 ? `${servers.slice(0, 3).join(', ')} +${servers.length - 3}` : servers.join(', ');
+    const label = g.n === 1 ? `${MARK_TEXT[g.kind] ?? 'change'} ${who}` : `${g.n} ${MARK_TEXT[g.kind] ?? 'changes'} (${who})`;
+    return { time: g.time, kind: g.kind, label };
+  });
 }
 
 function firstMark(t: Timeline, axis: Axis): ChartSpec['marks'] {
@@ -474,7 +498,8 @@ function findingsTable(t: Timeline): string {
   const rows = sorted.slice(0, MAX_TABLE_ROWS).map((f) => [
     `<span class="sev ${f.severity === 'critical' ? 'critical' : 'warning'}">${f.severity === 'critical' ? 'critical' : 'warning'}</span>`,
     escapeHtml(f.server, 80),
-    escapeHtml(f.counter, 160),
+    // The server has its own column: the counter without its machine reads shorter.
+    escapeHtml(String(f.counter).replace(/^\\\\[^\\]+(?=\\)/, ''), 160),
     `${escapeHtml(utcText(f.from))} – ${escapeHtml(utcText(f.to).slice(11))}`,
     `${escapeHtml(num(f.value))} vs ${escapeHtml(num(f.limit))}`,
     escapeHtml(f.explanation),
@@ -519,7 +544,7 @@ ul.warnings li{overflow-wrap:anywhere}
 @media print{
  body{max-width:none;padding:0;font-size:11px}
  section{break-inside:auto}
- section.charts,section.findings,section.changes{break-before:page}
+ section.charts,section.changes{break-before:page}
  figure.chart,tr,.callout{break-inside:avoid}
  h2{break-after:avoid}
  th{background:#eee;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -571,6 +596,10 @@ export async function renderTimelinePage(input: Timeline): Promise<string> {
 <h2>First occurrence</h2>
 ${firstOccurrence(t)}
 </section>
+<section class="findings">
+<h2>Performance findings</h2>
+${findingsTable(t)}
+</section>
 <section class="servers">
 <h2>Servers</h2>
 ${serversTable(t)}
@@ -583,10 +612,6 @@ ${charts.map(figure).join('\n')}
 <section class="changes">
 <h2>Changes</h2>
 ${changesTable(t)}
-</section>
-<section class="findings">
-<h2>Performance findings</h2>
-${findingsTable(t)}
 </section>
 <section class="warnings">
 <h2>Warnings</h2>

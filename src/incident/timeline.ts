@@ -15,7 +15,10 @@ import { bucketing, bucketOf, type Bucketing } from './buckets.js';
 import type { ChangeKind } from './events.js';
 import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
 import { farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerLogSource, type ServerProbeFacts, type ServerScan } from './server-logs.js';
-import { TIMELINE_SCHEMA, type Timeline, type TimelineMark, type TimelineMarkKind, type TimelineSeries, type TimelineServer } from './timeline-model.js';
+import { PerfAnalyzer } from './perf-findings.js';
+import { MAX_SERVER_FINDINGS } from './perf-scan.js';
+import { effectiveThresholds } from './perf-thresholds.js';
+import { TIMELINE_SCHEMA, type PerfFinding, type PerfThreshold, type Timeline, type TimelineMark, type TimelineMarkKind, type TimelineSeries, type TimelineServer } from './timeline-model.js';
 
 /** Counter series kept per server and in all; the others are named in a warning. */
 export const MAX_COUNTER_SERIES_PER_SERVER = 24;
@@ -80,6 +83,8 @@ export interface TimelineOptions {
   onProgress?: (message: string) => void;
   /** Said by the source before any log is read (a bundle's cut files), listed first. */
   warnings?: readonly string[];
+  /** The performance thresholds (the farm file's, tuned); the built-in ones when absent. */
+  thresholds?: readonly PerfThreshold[];
 }
 
 export interface TimelineResult {
@@ -161,19 +166,33 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
   compileUserPatterns(patternSources); // bad patterns fail here, before any log is read
   const counters = new CounterBuckets(b);
   const scans = new Map<string, ServerScan>();
+  const thresholds = o.thresholds ?? effectiveThresholds();
+  const findings = new Map<string, PerfFinding[]>();
+  let findingsLeft = 0;
 
   /**
    * Every perfmon sample of a server passes here, once, with its time already corrected: the
-   * counter buckets, and (at merge) the performance findings.
+   * counter buckets and the performance findings (docs/perf-findings.md).
    */
   const onPerfSamples = async (server: string, fileCounters: readonly PdhCounter[], samples: AsyncIterable<PdhSample>): Promise<void> => {
-    // MERGE(perf): feed PerfAnalyzer here
     const slots = fileCounters.map((c) => counters.slot(server, c));
-    for await (const s of samples) {
-      for (let k = 0; k < slots.length; k++) {
-        const v = s.values[k];
-        if (slots[k] && v !== null) counters.add(slots[k]!, s.ms, v);
+    const analyzer = new PerfAnalyzer(server, fileCounters, thresholds);
+    try {
+      for await (const s of samples) {
+        analyzer.add(s);
+        for (let k = 0; k < slots.length; k++) {
+          const v = s.values[k];
+          if (slots[k] && v !== null) counters.add(slots[k]!, s.ms, v);
+        }
       }
+    } finally {
+      // What was read before a damaged end still counts.
+      const kept = findings.get(server) ?? [];
+      for (const f of analyzer.finish()) {
+        if (kept.length < MAX_SERVER_FINDINGS) kept.push(f);
+        else findingsLeft++;
+      }
+      findings.set(server, kept);
     }
   };
 
@@ -285,6 +304,7 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
   for (const [server, names] of counters.leftOut)
     warn(`${server}: ${plural(names.size, 'counter')} left out (at most ${MAX_COUNTER_SERIES_PER_SERVER} counter series per server, ${MAX_COUNTER_SERIES} in all): ${[...names].slice(0, 5).join(', ')}${names.size > 5 ? ', ...' : ''}`);
   if (marksLeft) warn(`${plural(marksLeft, 'change')} past the first ${MAX_MARKS} not marked`);
+  if (findingsLeft) warn(`${plural(findingsLeft, 'performance finding')} past the first ${MAX_SERVER_FINDINGS} of a server not listed`);
   if (firstOccurrence) marks.push({ time: firstOccurrence.time, server: firstOccurrence.server, kind: 'first-occurrence', label: `first error (${firstOccurrence.source})` });
   marks.sort((a, b2) => a.time.localeCompare(b2.time) || a.server.localeCompare(b2.server));
 
@@ -314,7 +334,7 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
       series,
       marks,
       users: { total: allUsers.size, perServer: perServerUsers },
-      findings: [],
+      findings: o.servers.flatMap((x) => findings.get(x.name) ?? []).sort((a, b) => a.from.localeCompare(b.from) || a.server.localeCompare(b.server)),
       warnings,
     },
     users: [...allUsers].sort(),
@@ -353,6 +373,7 @@ export async function farmTimeline(farm: Farm, o: FarmTimelineOptions): Promise<
       }),
       errorTokens: o.errorTokens,
       userPatterns: o.userPatterns,
+      thresholds: effectiveThresholds(farm.perf),
       concurrency: farm.settings.concurrency,
       parallel: o.parallel,
       signal: o.signal,

@@ -105,7 +105,7 @@ describe('clk-support check on the demo farm', () => {
     }
     const doc = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (n) => n === 'testsuite' || n === 'testcase' }).parse(xml);
     const suites = doc.testsuites.testsuite as { name: string; tests: string; failures: string; skipped: string; testcase: Record<string, unknown>[] }[];
-    expect(suites.map((s) => s.name)).toEqual(['env', 'farm', 'server', 'license', 'logs', 'network', 'services']);
+    expect(suites.map((s) => s.name)).toEqual(['env', 'farm', 'server', 'license', 'logs', 'network', 'services', 'perf']);
     const json = JSON.parse((await runCli(['--farm', demo.farmFile, '--json', 'check'])).stdout);
     const cases = suites.flatMap((s) => s.testcase);
     expect(cases.map((c) => c.name)).toEqual([...json.results].sort((a: any, b: any) => suites.findIndex((s) => s.name === a.group) - suites.findIndex((s) => s.name === b.group)).map((x: { id: string }) => x.id));

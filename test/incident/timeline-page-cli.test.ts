@@ -141,7 +141,7 @@ describe.skipIf(!CHROMIUM)('incident timeline --html on the demo farm, in headle
     const pdf = await opened.pdf();
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');
     if (process.env.CLK_UPDATE_SCREENSHOT === '1') {
-      await opened.screenshot({ file: join(ROOT, 'docs', 'img', 'timeline.png'), clip: { x: 0, y: 0, width: 1200, height: 1500 } });
+      await opened.screenshot({ file: join(ROOT, 'docs', 'img', 'timeline.png'), clip: { x: 0, y: 0, width: 1200, height: 2300 } });
     }
   });
 });

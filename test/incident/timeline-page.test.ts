@@ -2,8 +2,8 @@
 // Tracer logs by this test's own small parsing (not the product's readers), rendered, opened in
 // headless Chromium from a file, screenshot and printed to PDF, and checked: charts drawn with the
 // series and marks the data calls for, the first-occurrence line where its time falls on the axis,
-// no request leaving the page, hostile log text shown as text. CLK_UPDATE_SCREENSHOT=1 writes the
-// screenshot the README shows (docs/img/timeline.png).
+// no request leaving the page, hostile log text shown as text. The README's screenshot is
+// made by timeline-page-cli.test.ts from the page the CLI writes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
@@ -395,20 +395,6 @@ describe.skipIf(!CHROMIUM)('timeline page in headless Chromium', () => {
       await writeFile(join(keep, 'timeline.html'), html);
       await writeFile(join(keep, 'timeline.png'), png);
       await writeFile(join(keep, 'timeline.pdf'), pdf);
-    }
-    if (process.env.CLK_UPDATE_SCREENSHOT === '1') {
-      // The README shows the top of the page (header, first occurrence, servers, first charts),
-      // drawn from the same data without the hostile strings.
-      const clean = join(dir, 'clean.html');
-      await writeFile(clean, await renderTimelinePage((await demoTimeline(false)).timeline));
-      const page = await openFile(clean, { width: 1200, height: 900 });
-      try {
-        expect(page.blockedRequests).toEqual([]);
-        await mkdir(join(REPO, 'docs', 'img'), { recursive: true });
-        await page.screenshot({ file: join(REPO, 'docs', 'img', 'timeline.png'), clip: { x: 0, y: 0, width: 1200, height: 1500 } });
-      } finally {
-        await page.close();
-      }
     }
   });
 

@@ -122,7 +122,6 @@ describe('incident timeline on the demo farm', () => {
     expect(json.buckets[0]).toBe('2025-06-03T08:00:00.000Z');
     expect(json.buckets.at(-1)).toBe('2025-06-03T11:59:00.000Z');
     for (const s of json.series) expect(s.values).toHaveLength(BUCKETS);
-    expect(json.findings).toEqual([]);
   });
 
   it('exits 3 and says so when a server is unreachable (WEB01 is down)', () => {
@@ -179,6 +178,25 @@ describe('incident timeline on the demo farm', () => {
     expect(json.firstOccurrence).toEqual(p.firstOccurrence);
     const mark = json.marks.find((m: any) => m.kind === 'first-occurrence');
     expect(mark).toMatchObject({ time: p.firstOccurrence.time, server: p.firstOccurrence.server });
+    // The same counters, the same thresholds: the findings prefill's "What the counters show" lists.
+    const key = (f: any) => `${f.server} ${f.id} ${f.from}`;
+    const fromPrefill = p.perf.servers.flatMap((s: any) => s.findings).map(key).sort();
+    expect(fromPrefill.length).toBeGreaterThan(0);
+    expect(json.findings.map(key).sort()).toEqual(fromPrefill);
+  });
+
+  it('finds the CPU saturation the perfmon CSVs show (APP01 above 90% from 10:12)', () => {
+    // The test's own reading of APP01's CSV: the first sample above 90% in the window.
+    const csv = readFileSync(join(ROOT_DIR, 'fixtures/demo-farm/servers/app01/c$/PerfLogs/Admin/ClickSoftware/APP01_ClickSoftware_000001.csv'), 'utf8').split(/\r?\n/).slice(1);
+    const firstHigh = csv.map((l) => l.split('","').map((c) => c.replace(/^"|"$/g, ''))).find((c) => Number(c[1]) > 90)!;
+    const [mdy, hms] = firstHigh[0]!.split(' ');
+    const [mo, d, y] = mdy!.split('/');
+    const at = Date.parse(`${y}-${mo}-${d}T${hms}Z`);
+    const app = json.findings.filter((f: any) => f.server === 'APP01' && f.id === 'cpu.saturated');
+    expect(app).toHaveLength(1);
+    expect(Date.parse(app[0].from)).toBe(at);
+    expect(app[0].severity).toBe('critical');
+    expect(app[0].counter).toBe('\\\\APP01\\Processor(_Total)\\% Processor Time');
   });
 
   it('marks changes from the event logs (updates installed in the window)', () => {
