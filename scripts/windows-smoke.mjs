@@ -177,6 +177,24 @@ function suite(platform) {
     step('bundle inspect', ['--json', 'bundle', 'inspect', { path: f.zip }], (r) => ({ entriesBesidesEventLogs: (json(r).entries ?? json(r).files ?? []).length - eventlogEntries }));
   }
   step('incident prefill', [...farm, '--no-input', '--json', 'incident', 'prefill', ...WINDOW, '--answers', { path: f.answers }], (r) => normalise(json(r), roots));
+  // The timeline: its numbers, and a page with charts (ECharts' SSR chunk loads inside the .exe too).
+  const page = join(f.root, 'timeline.html');
+  step('incident timeline', [...farm, '--json', 'incident', 'timeline', ...WINDOW, '--html', { path: page }], (r) => {
+    const t = json(r);
+    const sum = (kind) => (t.series ?? []).filter((x) => x.kind === kind).reduce((n, x) => n + x.values.reduce((a, v) => a + (v ?? 0), 0), 0);
+    const html = existsSync(page) ? readFileSync(page, 'utf8') : '';
+    return {
+      buckets: t.buckets?.length,
+      tracerErrors: sum('tracer-errors'),
+      eventErrors: sum('event-errors'),
+      counterSeries: (t.series ?? []).filter((x) => x.kind === 'counter').length,
+      firstOccurrence: normalise(t.firstOccurrence, roots),
+      findings: (t.findings ?? []).map((x) => `${x.server} ${x.id} ${x.from}`).sort(),
+      users: t.users,
+      pageCharts: (html.match(/<figure class="chart"/g) ?? []).length,
+      pageHasNoScript: html.length > 0 && !/<script/i.test(html),
+    };
+  });
   step('incident speedup', [...farm, '--no-input', 'incident', 'speedup', '--incident', '123456/2025', '--request', 'feedback', '--answers', { path: f.answers }], (r) => r.stdout.replace(/\r\n/g, '\n'));
   step('incident escalate', [...farm, '--no-input', 'incident', 'escalate', '--incident', '123456/2025', '--current-priority', 'high', '--answers', { path: f.answers }, '--contact-name', 'A', '--contact-phone', '+1 555 0100'], (r) => r.stdout.replace(/\r\n/g, '\n'));
   step('service request', [...farm, '--no-input', 'service', 'request', '--type', 'GoingLive Check', '--date', '2026-04-01', '--go-live', '2026-06-01', '--support-level', 'enterprise', '--today', '2026-01-05', '--contact-name', 'A. Admin', '--contact-phone', '+49 30 1234567', '--contact-email', 'admin@contoso.example'], (r) => r.stdout.replace(/\r\n/g, '\n'));
