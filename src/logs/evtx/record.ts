@@ -3,7 +3,7 @@
 
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
-import { jsonKey, jsonObject, jsonValue } from './json.js';
+import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
@@ -431,12 +431,29 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
   if (found.plan.indexKeys) return null; // the object's key order differs from the template's
   let out = '{';
   for (const e of found.plan.entries) {
-    const v = entryValue(found.inst, e);
+    const v = entryJson(found.inst, e);
     if (v === NEEDS_TREE) return null;
     if (v === OMITTED) continue;
-    out += `${out.length === 1 ? '' : ','}${e.jsonKey}${jsonValue(v)}`;
+    out += `${out.length === 1 ? '' : ','}${e.jsonKey}${v}`;
   }
   return `${out}}`;
+}
+
+/**
+ * jsonValue(entryValue(inst, e)), knowing the value type: only text of the string types can need
+ * escaping; GUIDs, SIDs, hex, times and numbers are written as they are.
+ */
+function entryJson(inst: TemplateInstance, e: DataPlanEntry): string | typeof NEEDS_TREE | typeof OMITTED {
+  if (e.index < 0) return jsonValue(e.text);
+  if (e.index >= inst.count) return '""';
+  const type = inst.type(e.index);
+  if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return NEEDS_TREE;
+  if (type === ValueType.Null) return e.optional ? OMITTED : '""';
+  const v = decodeScalar(inst.chunk.buf, type, inst.start(e.index), inst.end(e.index));
+  if (v === undefined) return '""';
+  if (typeof v === 'string') return type === ValueType.String || type === ValueType.AnsiString ? jsonString(v) : `"${v}"`;
+  if (v instanceof FileTime) return `"${v.toString()}"`;
+  return jsonValue(v);
 }
 
 /** The template instance of a record that is exactly one instance (the fast paths need this). */

@@ -8,7 +8,10 @@ import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from '.
 export interface XElement {
   t: 'e';
   name: string;
-  attrs: [string, string][];
+  /** The name as written in XML (xmlName of name), when known already. */
+  xname?: string;
+  /** Name, value, and the name as written in XML when known already. */
+  attrs: [string, string, string?][];
   children: XNode[];
 }
 /** A text value (escaped when rendered). */
@@ -115,11 +118,12 @@ function attrText(value: Node[], inst: TemplateInstance | null, ctx: ChunkContex
 }
 
 function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[]): void {
-  const attrs: [string, string][] = [];
+  const attrs: [string, string, string][] = [];
   for (const a of n.attrs) {
     const text = attrText(a.value, inst, ctx, depth);
-    if (text !== undefined) attrs.push([a.name, text]);
+    if (text !== undefined) attrs.push([a.name, text, (a.xname ??= xmlName(a.name))]);
   }
+  const xname = (n.xname ??= xmlName(n.name));
   const only = n.children.length === 1 ? n.children[0] : undefined;
   // An element whose only content is a NULL optional substitution is left out (Windows drops the
   // empty <Binary/> of classic events this way).
@@ -130,10 +134,10 @@ function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstanc
     // An empty array still renders one empty element, as Windows, evtxexport and python-evtx do
     // (<Files><File/></Files>, not <Files/>).
     if (items.length === 0) items.push('');
-    for (const item of items) out.push({ t: 'e', name: n.name, attrs, children: [{ t: 'v', v: item }] });
+    for (const item of items) out.push({ t: 'e', name: n.name, xname, attrs, children: [{ t: 'v', v: item }] });
     return;
   }
-  out.push({ t: 'e', name: n.name, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
+  out.push({ t: 'e', name: n.name, xname, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
 }
 
 function isEmptyText(n: XNode): boolean {
@@ -211,14 +215,14 @@ function renderNode(n: XNode, depth: number): void {
     return;
   }
   const indent = indentOf(depth);
-  const name = xmlName(n.name);
+  const name = n.xname ?? xmlName(n.name);
   out += `${indent}<${name}`;
   const attrs = n.attrs;
   for (let i = 0; i < attrs.length; i++) {
     const k = attrs[i][0];
     // A repeated attribute makes the document ill-formed: the first one is kept.
     if (i > 0 && attrs.findIndex(([other]) => other === k) < i) continue;
-    out += ` ${xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
+    out += ` ${attrs[i][2] ?? xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
   }
   const children = n.children;
   let empty = true;
