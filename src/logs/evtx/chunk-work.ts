@@ -75,7 +75,7 @@ export function processChunk(job: ChunkJob, slot: Slot, index: number, fileOffse
     let r = it.next();
     while (!r.done) {
       records++;
-      const s = r.value.system;
+      const s = r.value.statsFields();
       tally.byLevel.set(s.level, (tally.byLevel.get(s.level) ?? 0) + 1);
       tally.byProvider.set(s.provider, (tally.byProvider.get(s.provider) ?? 0) + 1);
       const t = s.timeCreated?.getTime();

@@ -2,7 +2,7 @@
 // that tree as XML. Used on demand only: xml(), and data / System fields of records the fast paths
 // in record.ts do not cover.
 
-import { type ChunkContext, type Node, type TemplateInstance, BinXmlError, NodeKind } from './binxml.js';
+import { type ChunkContext, type ElementNode, type Node, type SubstNode, type TemplateInstance, BinXmlError, NodeKind } from './binxml.js';
 import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from './values.js';
 
 export interface XElement {
@@ -271,4 +271,206 @@ export function attrValue(e: XElement | undefined, name: string): string | undef
   if (!e) return undefined;
   for (const [k, v] of e.attrs) if (k === name) return v;
   return undefined;
+}
+
+// Direct XML rendering of a record: the same text as renderXml(resolveRecord(nodes)), written from
+// the template trees and substitution values without building the element tree first (that tree
+// was most of the allocation and time of `evtx dump --format xml`). Node budget, omitted elements,
+// repeated array elements, attribute order and layout follow resolveNodes/renderNode exactly.
+
+/** An element met while collecting an element's content, rendered once the content's layout is known. */
+interface PendingElement {
+  n: ElementNode;
+  inst: TemplateInstance | null;
+  ctx: ChunkContext;
+  depth: number;
+}
+/** Collected content: text values (unescaped), raw XML, and elements. */
+type Item = PendingElement | { raw: string } | string;
+
+function isArraySubst(n: ElementNode, inst: TemplateInstance | null): boolean {
+  const only = n.children.length === 1 ? n.children[0] : undefined;
+  return !!(only && only.k === NodeKind.Subst && inst && only.index < inst.count && inst.type(only.index) & ValueType.ArrayFlag);
+}
+
+function isOmitted(n: ElementNode, inst: TemplateInstance | null): boolean {
+  const only = n.children.length === 1 ? n.children[0] : undefined;
+  return !!(only && only.k === NodeKind.Subst && only.optional && inst && only.index < inst.count && inst.type(only.index) === ValueType.Null);
+}
+
+/** resolveNodes, collecting into `items` (elements left for later). */
+function collect(nodes: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number, items: Item[]): void {
+  nodeBudget -= nodes.length;
+  if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+  for (const n of nodes) {
+    switch (n.k) {
+      case NodeKind.Element:
+        if (isOmitted(n, inst)) attributes(n, inst, ctx, depth); // resolved (and counted) all the same
+        else items.push({ n, inst, ctx, depth });
+        break;
+      case NodeKind.Text:
+        items.push(n.s);
+        break;
+      case NodeKind.Subst:
+        collectSubst(n.index, inst, ctx, depth, items);
+        break;
+      case NodeKind.CharRef:
+        items.push(String.fromCharCode(n.n));
+        break;
+      case NodeKind.EntityRef: {
+        const ch = ENTITIES[n.name];
+        items.push(ch !== undefined ? ch : `&${n.name};`);
+        break;
+      }
+      case NodeKind.CData:
+        items.push({ raw: `<![CDATA[${xmlChars(n.s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>` });
+        break;
+      case NodeKind.PI:
+        items.push({ raw: `<?${xmlName(n.target)}${n.data ? ' ' + xmlChars(n.data).replace(/\?>/g, '? >') : ''}?>` });
+        break;
+      case NodeKind.Instance:
+        collect(n.inst.def.nodes, n.inst, n.inst.chunk, n.inst.depth, items);
+        break;
+    }
+  }
+}
+
+function collectSubst(index: number, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, items: Item[]): void {
+  if (!inst || index >= inst.count) return;
+  const type = inst.type(index);
+  if (type === ValueType.Null) return;
+  if (type === ValueType.BinXml) {
+    collect(inst.nestedNodes(index), null, ctx, depth + 1, items);
+    return;
+  }
+  if (type & ValueType.ArrayFlag) {
+    items.push(decodeArray(ctx.buf, type, inst.start(index), inst.end(index)).map(scalarText).join(','));
+    return;
+  }
+  items.push(scalarText(decodeScalar(ctx.buf, type, inst.start(index), inst.end(index))));
+}
+
+/** ` name="value"...` of an element (first of a repeated name kept), as resolveElement + renderNode. */
+function attributes(n: ElementNode, inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string {
+  let s = '';
+  let seen: string[] | undefined;
+  for (const a of n.attrs) {
+    const text = attrEscaped(a.value, inst, ctx, depth);
+    if (text === undefined) continue;
+    if (seen === undefined) seen = [a.name];
+    else if (seen.includes(a.name)) continue;
+    else seen.push(a.name);
+    s += ` ${(a.xname ??= xmlName(a.name))}="${text}"`;
+  }
+  return s;
+}
+
+/** Value types whose text can hold characters XML escapes; the others are digits, hex, GUIDs, SIDs, times. */
+function mayNeedEscape(type: number): boolean {
+  return type === ValueType.String || type === ValueType.AnsiString;
+}
+
+/** escapeAttr(attrText(...)): one substituted scalar (most attributes) decoded and written directly. */
+function attrEscaped(value: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string | undefined {
+  const only = value.length === 1 ? value[0] : undefined;
+  if (only && only.k === NodeKind.Subst && inst && only.index < inst.count) {
+    const type = inst.type(only.index);
+    if (type !== ValueType.BinXml && !(type & ValueType.ArrayFlag)) {
+      const start = inst.start(only.index);
+      const end = inst.end(only.index);
+      if (only.optional && (type === ValueType.Null || start === end)) return undefined;
+      nodeBudget -= 1;
+      if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+      if (type === ValueType.Null) return '';
+      const text = scalarText(decodeScalar(ctx.buf, type, start, end));
+      return mayNeedEscape(type) ? escapeAttr(text) : text;
+    }
+  }
+  const text = attrText(value, inst, ctx, depth);
+  return text === undefined ? undefined : escapeAttr(text);
+}
+
+function isItemElement(item: Item): item is PendingElement {
+  return typeof item === 'object' && 'n' in item;
+}
+
+function itemText(item: Item): string {
+  return typeof item === 'string' ? escapeText(item) : (item as { raw: string }).raw;
+}
+
+/** Writes one element (already known not to be omitted) at `level` of indentation. */
+function writeElement(p: PendingElement, level: number): void {
+  const { n, inst, ctx, depth } = p;
+  const head = `${indentOf(level)}<${(n.xname ??= xmlName(n.name))}${attributes(n, inst, ctx, depth)}`;
+  const name = n.xname;
+  if (isArraySubst(n, inst)) {
+    const only = n.children[0] as SubstNode;
+    const items = decodeArray(ctx.buf, inst!.type(only.index), inst!.start(only.index), inst!.end(only.index));
+    if (items.length === 0) items.push('');
+    for (const item of items) {
+      const text = scalarText(item);
+      out += text === '' ? `${head}/>\n` : `${head}>${escapeText(text)}</${name}>\n`;
+    }
+    return;
+  }
+  const kids = n.children;
+  const only = kids.length === 1 ? kids[0] : undefined;
+  // One text or scalar value (most elements): no list needed.
+  if (kids.length === 0 || (only && (only.k === NodeKind.Text || (only.k === NodeKind.Subst && inst && only.index < inst.count && !(inst.type(only.index) & ValueType.ArrayFlag) && inst.type(only.index) !== ValueType.BinXml && inst.type(only.index) !== ValueType.Null)))) {
+    nodeBudget -= kids.length;
+    if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+    let text = '';
+    let escaped = '';
+    if (only?.k === NodeKind.Text) escaped = escapeText((text = only.s));
+    else if (only) {
+      const i = (only as SubstNode).index;
+      const type = inst!.type(i);
+      text = scalarText(decodeScalar(ctx.buf, type, inst!.start(i), inst!.end(i)));
+      escaped = mayNeedEscape(type) ? escapeText(text) : text;
+    }
+    out += text === '' ? `${head}/>\n` : `${head}>${escaped}</${name}>\n`;
+    return;
+  }
+  const items: Item[] = [];
+  collect(kids, inst, ctx, depth, items);
+  let empty = true;
+  let hasElement = false;
+  for (const item of items) {
+    if (isItemElement(item)) hasElement = true;
+    if (empty && item !== '') empty = false;
+  }
+  if (empty) {
+    out += `${head}/>\n`;
+    return;
+  }
+  if (!hasElement) {
+    out += `${head}>`;
+    for (const item of items) out += itemText(item);
+    out += `</${name}>\n`;
+    return;
+  }
+  out += `${head}>\n`;
+  const inner = indentOf(level + 1);
+  for (const item of items) {
+    if (isItemElement(item)) writeElement(item, level + 1);
+    else out += `${inner}${itemText(item)}\n`;
+  }
+  out += `${indentOf(level)}</${name}>\n`;
+}
+
+/** renderXml(resolveRecord(nodes, ctx)), without the tree; throws as resolveRecord does. */
+export function renderRecordXml(nodes: Node[], ctx: ChunkContext): string {
+  nodeBudget = MAX_RESOLVED_NODES;
+  out = '';
+  try {
+    const items: Item[] = [];
+    collect(nodes, null, ctx, 0, items);
+    for (const item of items) {
+      if (isItemElement(item)) writeElement(item, 0);
+      else out += itemText(item);
+    }
+    return out;
+  } finally {
+    out = '';
+  }
 }
