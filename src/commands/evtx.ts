@@ -9,7 +9,7 @@ import type { Io } from '../ui/io.js';
 import { renderTable } from '../ui/table.js';
 import { describeBound, parseInstant, type Instant, type TimeWindow } from '../logs/window.js';
 import { addWindowOptions, windowFromFlags, windowNotice, zoneFor, type WindowFlags } from './window-options.js';
-import { evtxStats, levelName, MAX_THREADS, PARALLEL_MIN_BYTES, parseLevels, runChunks, type EvtxStats, type EvtxWarning, type RecordFilterSpec } from '../logs/evtx/index.js';
+import { evtxStats, levelName, MAX_THREADS, parseLevels, runChunks, type EvtxStats, type EvtxWarning, type RecordFilterSpec } from '../logs/evtx/index.js';
 
 interface DumpOptions extends WindowFlags {
   format: string;
@@ -157,7 +157,7 @@ export function registerEvtxCommands(program: Command, app: App): void {
       .option('--level <levels>', `only these levels, numbers or names (${[1, 2, 3, 4, 5, 0].map(levelName).join(', ')}), comma-separated`)
       .option('--id <ids>', 'only these event ids, comma-separated')
       .option('--recover', 'print only records carved from chunk slack (old records not yet overwritten), marked recovered', false)
-      .option('--threads <n>', `decoding threads (1: this thread only); default one per CPU, up to ${MAX_THREADS}, for files of ${PARALLEL_MIN_BYTES >> 20} MiB or more`)
+      .option('--threads <n>', `decode chunks on n worker threads (1-${MAX_THREADS}; default 1, this thread): faster only with idle cores, same output`)
       .action(async (file: string, opts: DumpOptions, cmd: Command) => {
         const io = app.io(cmd);
         const format = app.globals(cmd).json ? 'jsonl' : opts.format;
@@ -208,7 +208,7 @@ export function registerEvtxCommands(program: Command, app: App): void {
       .command('stats')
       .description('records, time range (TimeCreated), counts by level and provider, and what was damaged')
       .argument('<files...>', '.evtx files')
-      .option('--threads <n>', `decoding threads (1: this thread only); default one per CPU, up to ${MAX_THREADS}, for files of ${PARALLEL_MIN_BYTES >> 20} MiB or more`)
+      .option('--threads <n>', `decode chunks on n worker threads (1-${MAX_THREADS}; default 1, this thread): faster only with idle cores, same output`)
       .action(async (files: string[], opts: { threads?: string }, cmd: Command) => {
         const io = app.io(cmd);
         const threads = parseThreads(opts.threads);

@@ -8,7 +8,7 @@ import { runChunks } from './parallel.js';
 export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
 export type { EvtxSystem } from './record.js';
 export { levelName, renderJsonLine, renderXmlRecord } from './render.js';
-export { MAX_THREADS, PARALLEL_MIN_BYTES, runChunks, type ChunkRunOptions } from './parallel.js';
+export { MAX_THREADS, runChunks, type ChunkRunOptions } from './parallel.js';
 export type { ChunkJob, ChunkOutcome } from './chunk-work.js';
 export type { RecordFilterSpec } from './filter.js';
 
@@ -76,8 +76,8 @@ export interface EvtxStats {
 }
 
 /**
- * Record count, TimeCreated range, counts by level name and provider, and every warning. A large
- * file is decoded on worker threads (opts.threads, see runChunks); the result is the same.
+ * Record count, TimeCreated range, counts by level name and provider, and every warning. With
+ * opts.threads > 1 a file is decoded on worker threads (see runChunks); the result is the same.
  */
 export async function evtxStats(source: EvtxSource, opts: ReadOptions & { threads?: number } = {}): Promise<EvtxStats> {
   const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0, skippedRecords: 0, degradedRecords: 0, notEvtx: false };
