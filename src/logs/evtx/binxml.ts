@@ -26,6 +26,11 @@ export interface ElementNode {
   name: string;
   /** The name as the XML output writes it (resolve.ts), worked out once per template. */
   xname: string | undefined;
+  /**
+   * The written attributes when no attribute value has a substitution (resolve.ts), worked out once
+   * per template, with the number of value nodes they count; null when they vary with the record.
+   */
+  constAttrs: { text: string; nodes: number } | null | undefined;
   attrs: AttrNode[];
   children: Node[];
 }
@@ -357,7 +362,7 @@ export class Parser {
       }
     }
     const close = this.u8();
-    const el: ElementNode = { k: NodeKind.Element, name, xname: undefined, attrs, children: [] };
+    const el: ElementNode = { k: NodeKind.Element, name, xname: undefined, constAttrs: undefined, attrs, children: [] };
     if (close === 0x03) return el;
     if (close !== 0x02) throw new BinXmlError(`bad close-start token 0x${close.toString(16)} at ${this.p - 1}`);
     this.content(el.children, level);

@@ -42,25 +42,31 @@ const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, t
 const MAX_UTF8_PER_UNIT = 3; // UTF-8 bytes per UTF-16 code unit, at most
 
 /**
- * Output bytes of one chunk: records are encoded as they are rendered (no joined string), into a
- * buffer of its own (it is handed to the stream, or transferred from a decoding thread).
+ * Output bytes of one chunk: records are encoded as they are rendered (no joined string) into a
+ * scratch buffer kept from chunk to chunk, then copied into a buffer of the exact size (handed to
+ * the stream, or moved from a decoding thread: its size is all the memory a chunk in flight holds).
  */
 class ChunkBytes {
-  private buf: Buffer = Buffer.allocUnsafeSlow(4 * 65536);
+  private static scratch: Buffer = Buffer.allocUnsafeSlow(4 * 65536);
   private len = 0;
 
   add(text: string): void {
+    let buf = ChunkBytes.scratch;
     const worst = MAX_UTF8_PER_UNIT * text.length;
-    if (this.len + worst > this.buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.len + worst));
-      this.buf.copy(bigger, 0, 0, this.len);
-      this.buf = bigger;
+    if (this.len + worst > buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * buf.length, this.len + worst));
+      buf.copy(bigger, 0, 0, this.len);
+      ChunkBytes.scratch = buf = bigger;
     }
-    this.len += utf8Write ? utf8Write.call(this.buf, text, this.len) : this.buf.write(text, this.len, 'utf8');
+    this.len += utf8Write ? utf8Write.call(buf, text, this.len) : buf.write(text, this.len, 'utf8');
   }
 
   take(): Uint8Array {
-    return this.buf.subarray(0, this.len);
+    const out = Buffer.allocUnsafeSlow(this.len);
+    ChunkBytes.scratch.copy(out, 0, 0, this.len);
+    // A crafted chunk can need a large scratch buffer once: not kept for the rest of the file.
+    if (ChunkBytes.scratch.length > 16 * 65536) ChunkBytes.scratch = Buffer.allocUnsafeSlow(4 * 65536);
+    return out;
   }
 }
 

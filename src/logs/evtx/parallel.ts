@@ -25,6 +25,8 @@ export interface ChunkRunOptions {
 export const MAX_THREADS = 8;
 /** Chunks in flight per thread: enough to keep it busy while results wait to be written. */
 const IN_FLIGHT_PER_THREAD = 4;
+/** Young generation of a decoding thread, in MB: its garbage is short-lived, and the process stays small. */
+const YOUNG_MB = 8;
 
 /** Messages between this thread and a decoding thread. */
 export interface ToWorker {
@@ -59,7 +61,7 @@ class DecodeThread {
   private failure?: Error;
 
   constructor(job: ChunkJob) {
-    this.worker = new Worker(WORKER_URL, { workerData: job });
+    this.worker = new Worker(WORKER_URL, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.worker.on('message', (m: FromWorker) => {
       const w = this.waiting.get(m.id);
       if (!w) return;

@@ -352,6 +352,28 @@ function collectSubst(index: number, inst: TemplateInstance | null, ctx: ChunkCo
 
 /** ` name="value"...` of an element (first of a repeated name kept), as resolveElement + renderNode. */
 function attributes(n: ElementNode, inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string {
+  if (n.attrs.length === 0) return '';
+  const fixed = n.constAttrs;
+  if (fixed) {
+    nodeBudget -= fixed.nodes;
+    if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+    return fixed.text;
+  }
+  const text = attributesOf(n, inst, ctx, depth);
+  // Attributes without substitutions (xmlns, Data Name=...) read the same in every record.
+  if (fixed === undefined) {
+    let nodes = 0;
+    let constant = true;
+    for (const a of n.attrs) {
+      nodes += a.value.length;
+      if (a.value.some((v) => v.k === NodeKind.Subst)) constant = false;
+    }
+    n.constAttrs = constant ? { text, nodes } : null;
+  }
+  return text;
+}
+
+function attributesOf(n: ElementNode, inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string {
   let s = '';
   let seen: string[] | undefined;
   for (const a of n.attrs) {
