@@ -102,7 +102,8 @@ for (const [label, file] of [['mixed', build('mixed.evtx', MIXED)], ['security-h
     );
     console.log(`  ratio JSON lines vs evtxexport: ${ratio.toFixed(1)}x wall-clock, ${cpuRatio.toFixed(1)}x per CPU-second`);
   } else console.log('  evtxexport not installed (apt-get install libevtx-utils): no ratio');
-  const rss = Math.max(...Object.values(runs).map((r) => r.rssMB));
+  // The goal is the default (one thread); the opt-in threads run is shown beside it.
+  const rss = Math.max(runs.jsonl.rssMB, runs.xml.rssMB, runs.stats.rssMB);
   // Wall-clock is what the goals say; on a shared machine it also measures the other jobs, so the
   // same goals are shown per CPU-second too (what the program itself costs).
   for (const [basis, speed, r] of [
@@ -113,7 +114,7 @@ for (const [label, file] of [['mixed', build('mixed.evtx', MIXED)], ['security-h
       `  goals (${basis}): JSON lines >= ${GOALS.jsonMBs} MB/s ${mark(speed(runs.jsonl) >= GOALS.jsonMBs)}; ` +
         `>= ${GOALS.jsonRatio}x evtxexport ${r === undefined ? 'n/a' : mark(r >= GOALS.jsonRatio)}; ` +
         `XML >= ${GOALS.xmlMBs} MB/s ${mark(speed(runs.xml) >= GOALS.xmlMBs)}; stats >= ${GOALS.statsMBs} MB/s ${mark(speed(runs.stats) >= GOALS.statsMBs)}; ` +
-        `peak RSS < ${GOALS.rssMB} MB ${mark(rss < GOALS.rssMB)} (${rss.toFixed(1)} MB)`,
+        `peak RSS < ${GOALS.rssMB} MB ${mark(rss < GOALS.rssMB)} (${rss.toFixed(1)} MB; --threads 2: ${runs['jsonl --threads 2'].rssMB.toFixed(1)} MB)`,
     );
   }
 }

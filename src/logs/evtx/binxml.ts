@@ -31,6 +31,8 @@ export interface ElementNode {
    * per template, with the number of value nodes they count; null when they vary with the record.
    */
   constAttrs: { text: string; nodes: number } | null | undefined;
+  /** Its written tags at one indentation, kept when the attributes are constant (resolve.ts). */
+  xtags: { level: number; open: string; openLine: string; empty: string; close: string } | undefined;
   attrs: AttrNode[];
   children: Node[];
 }
@@ -362,7 +364,7 @@ export class Parser {
       }
     }
     const close = this.u8();
-    const el: ElementNode = { k: NodeKind.Element, name, xname: undefined, constAttrs: undefined, attrs, children: [] };
+    const el: ElementNode = { k: NodeKind.Element, name, xname: undefined, constAttrs: undefined, xtags: undefined, attrs, children: [] };
     if (close === 0x03) return el;
     if (close !== 0x02) throw new BinXmlError(`bad close-start token 0x${close.toString(16)} at ${this.p - 1}`);
     this.content(el.children, level);

@@ -423,15 +423,28 @@ function itemText(item: Item): string {
 /** Writes one element (already known not to be omitted) at `level` of indentation. */
 function writeElement(p: PendingElement, level: number): void {
   const { n, inst, ctx, depth } = p;
-  const head = `${indentOf(level)}<${(n.xname ??= xmlName(n.name))}${attributes(n, inst, ctx, depth)}`;
-  const name = n.xname;
+  const attrs = attributes(n, inst, ctx, depth);
+  // Tags are the same in every record when the attributes are (most elements): built once.
+  const constant = n.attrs.length === 0 || !!n.constAttrs;
+  let tags = n.xtags;
+  if (tags === undefined || tags.level !== level || !constant) {
+    const xname = (n.xname ??= xmlName(n.name));
+    const head = `${indentOf(level)}<${xname}${attrs}`;
+    tags = { level, open: `${head}>`, openLine: `${head}>\n`, empty: `${head}/>\n`, close: `</${xname}>\n` };
+    if (constant) n.xtags = tags;
+  }
   if (isArraySubst(n, inst)) {
     const only = n.children[0] as SubstNode;
     const items = decodeArray(ctx.buf, inst!.type(only.index), inst!.start(only.index), inst!.end(only.index));
     if (items.length === 0) items.push('');
     for (const item of items) {
       const text = scalarText(item);
-      out += text === '' ? `${head}/>\n` : `${head}>${escapeText(text)}</${name}>\n`;
+      if (text === '') out += tags.empty;
+      else {
+        out += tags.open;
+        out += escapeText(text);
+        out += tags.close;
+      }
     }
     return;
   }
@@ -450,7 +463,12 @@ function writeElement(p: PendingElement, level: number): void {
       text = scalarText(decodeScalar(ctx.buf, type, inst!.start(i), inst!.end(i)));
       escaped = mayNeedEscape(type) ? escapeText(text) : text;
     }
-    out += text === '' ? `${head}/>\n` : `${head}>${escaped}</${name}>\n`;
+    if (text === '') out += tags.empty;
+    else {
+      out += tags.open;
+      out += escaped;
+      out += tags.close;
+    }
     return;
   }
   const items: Item[] = [];
@@ -462,22 +480,23 @@ function writeElement(p: PendingElement, level: number): void {
     if (empty && item !== '') empty = false;
   }
   if (empty) {
-    out += `${head}/>\n`;
+    out += tags.empty;
     return;
   }
   if (!hasElement) {
-    out += `${head}>`;
+    out += tags.open;
     for (const item of items) out += itemText(item);
-    out += `</${name}>\n`;
+    out += tags.close;
     return;
   }
-  out += `${head}>\n`;
+  out += tags.openLine;
   const inner = indentOf(level + 1);
   for (const item of items) {
     if (isItemElement(item)) writeElement(item, level + 1);
     else out += `${inner}${itemText(item)}\n`;
   }
-  out += `${indentOf(level)}</${name}>\n`;
+  out += indentOf(level);
+  out += tags.close;
 }
 
 /** renderXml(resolveRecord(nodes, ctx)), without the tree; throws as resolveRecord does. */
