@@ -17,7 +17,7 @@ const bin = join(repo, 'bin', 'clk-support.js');
 const out = join(tmpdir(), 'clk-support-evtx-bench');
 const CHUNKS = Number(process.env.EVTX_BENCH_CHUNKS ?? 3300); // 3300 x 64 KiB + 4 KiB = 216 MB
 
-// Goals of issue 16, all in the same run as evtxexport, wall-clock.
+// Goals of issue 16, all in the same run as evtxexport, wall-clock (also shown per CPU-second).
 const GOALS = { jsonMBs: 100, jsonRatio: 15, xmlMBs: 60, statsMBs: 250, rssMB: 128 };
 
 // Real files that both reference tools parse cleanly (so evtxexport does not stop early).
@@ -80,29 +80,41 @@ for (const [label, file] of [['mixed', build('mixed.evtx', MIXED)], ['security-h
     jsonl: measure([process.execPath, bin, 'evtx', 'dump', file, '--format', 'jsonl']),
     xml: measure([process.execPath, bin, 'evtx', 'dump', file, '--format', 'xml']),
     stats: measure([process.execPath, bin, 'evtx', 'stats', file, '--json']),
+    // Opt-in decoding on worker threads: wall-clock gains need idle cores, the CPU cost is higher.
+    'jsonl --threads 2': measure([process.execPath, bin, 'evtx', 'dump', file, '--format', 'jsonl', '--threads', '2']),
   };
   for (const [name, r] of Object.entries(runs)) {
     if (r.status !== 0) console.log(`  evtx ${name}: exit ${r.status}`);
     console.log(
-      `  clk-support evtx ${name.padEnd(5)}: ${r.secs.toFixed(2)} s = ${(mb / r.secs).toFixed(1)} MB/s wall ` +
+      `  clk-support evtx ${name.padEnd(17)}: ${r.secs.toFixed(2)} s = ${(mb / r.secs).toFixed(1)} MB/s wall ` +
         `(CPU ${r.cpuSecs.toFixed(2)} s = ${(mb / r.cpuSecs).toFixed(1)} MB/s per CPU-second), peak RSS ${r.rssMB.toFixed(1)} MB`,
     );
   }
   let ratio;
+  let cpuRatio;
   if (evtxexport) {
     const ee = measure(['evtxexport', '-f', 'xml', file]);
     ratio = ee.secs / runs.jsonl.secs;
+    cpuRatio = ee.cpuSecs / runs.jsonl.cpuSecs;
     console.log(
-      `  evtxexport -f xml      : ${ee.secs.toFixed(2)} s = ${(mb / ee.secs).toFixed(1)} MB/s wall ` +
+      `  evtxexport -f xml                  : ${ee.secs.toFixed(2)} s = ${(mb / ee.secs).toFixed(1)} MB/s wall ` +
         `(CPU ${ee.cpuSecs.toFixed(2)} s = ${(mb / ee.cpuSecs).toFixed(1)} MB/s per CPU-second), exit ${ee.status}`,
     );
-    console.log(`  ratio JSON lines vs evtxexport: ${ratio.toFixed(1)}x wall-clock, ${(ee.cpuSecs / runs.jsonl.cpuSecs).toFixed(1)}x per CPU-second`);
+    console.log(`  ratio JSON lines vs evtxexport: ${ratio.toFixed(1)}x wall-clock, ${cpuRatio.toFixed(1)}x per CPU-second`);
   } else console.log('  evtxexport not installed (apt-get install libevtx-utils): no ratio');
-  const rss = Math.max(...Object.values(runs).map((r) => r.rssMB));
-  console.log(
-    `  goals (wall-clock): JSON lines >= ${GOALS.jsonMBs} MB/s ${mark(mb / runs.jsonl.secs >= GOALS.jsonMBs)}; ` +
-      `>= ${GOALS.jsonRatio}x evtxexport ${ratio === undefined ? 'n/a' : mark(ratio >= GOALS.jsonRatio)}; ` +
-      `XML >= ${GOALS.xmlMBs} MB/s ${mark(mb / runs.xml.secs >= GOALS.xmlMBs)}; stats >= ${GOALS.statsMBs} MB/s ${mark(mb / runs.stats.secs >= GOALS.statsMBs)}; ` +
-      `peak RSS < ${GOALS.rssMB} MB ${mark(rss < GOALS.rssMB)} (${rss.toFixed(1)} MB)`,
-  );
+  // The goal is the default (one thread); the opt-in threads run is shown beside it.
+  const rss = Math.max(runs.jsonl.rssMB, runs.xml.rssMB, runs.stats.rssMB);
+  // Wall-clock is what the goals say; on a shared machine it also measures the other jobs, so the
+  // same goals are shown per CPU-second too (what the program itself costs).
+  for (const [basis, speed, r] of [
+    ['wall-clock', (run) => mb / run.secs, ratio],
+    ['per CPU-second', (run) => mb / run.cpuSecs, cpuRatio],
+  ]) {
+    console.log(
+      `  goals (${basis}): JSON lines >= ${GOALS.jsonMBs} MB/s ${mark(speed(runs.jsonl) >= GOALS.jsonMBs)}; ` +
+        `>= ${GOALS.jsonRatio}x evtxexport ${r === undefined ? 'n/a' : mark(r >= GOALS.jsonRatio)}; ` +
+        `XML >= ${GOALS.xmlMBs} MB/s ${mark(speed(runs.xml) >= GOALS.xmlMBs)}; stats >= ${GOALS.statsMBs} MB/s ${mark(speed(runs.stats) >= GOALS.statsMBs)}; ` +
+        `peak RSS < ${GOALS.rssMB} MB ${mark(rss < GOALS.rssMB)} (${rss.toFixed(1)} MB; --threads 2: ${runs['jsonl --threads 2'].rssMB.toFixed(1)} MB)`,
+    );
+  }
 }

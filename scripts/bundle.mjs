@@ -2,7 +2,7 @@
 // Bundles the CLI into build/esm/ (what bin/clk-support.js loads when present: a few files parse
 // and start much faster than ~150 ES modules and their packages) and build/sea.cjs (the main script
 // of the single executables, see scripts/build-exe.mjs). Version, Node range and commit are baked
-// in, since there is no package.json beside an .exe. The Tracer worker is its own entry beside the
+// in, since there is no package.json beside an .exe. The Tracer and .evtx workers are entries beside the
 // bundle; the single executable has no file to start a worker from and scans on its main thread.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -69,7 +69,7 @@ await build({
   ...common,
   format: 'esm',
   splitting: true,
-  entryPoints: { cli: join(root, 'src/cli.ts'), 'tracer-worker': join(root, 'src/incident/tracer-worker.ts') },
+  entryPoints: { cli: join(root, 'src/cli.ts'), 'tracer-worker': join(root, 'src/incident/tracer-worker.ts'), 'evtx-worker': join(root, 'src/logs/evtx/evtx-worker.ts') },
   outdir: join(out, '.esm.tmp'),
   entryNames: '[name]',
   chunkNames: '[name]-[hash]',

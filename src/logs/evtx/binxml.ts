@@ -24,11 +24,22 @@ export enum NodeKind {
 export interface ElementNode {
   k: NodeKind.Element;
   name: string;
+  /** The name as the XML output writes it (resolve.ts), worked out once per template. */
+  xname: string | undefined;
+  /**
+   * The written attributes when no attribute value has a substitution (resolve.ts), worked out once
+   * per template, with the number of value nodes they count; null when they vary with the record.
+   */
+  constAttrs: { text: string; nodes: number } | null | undefined;
+  /** Its written tags at one indentation, kept when the attributes are constant (resolve.ts). */
+  xtags: { level: number; open: string; openLine: string; empty: string; close: string } | undefined;
   attrs: AttrNode[];
   children: Node[];
 }
 export interface AttrNode {
   name: string;
+  /** As ElementNode.xname. */
+  xname: string | undefined;
   value: Node[];
 }
 export interface TextNode {
@@ -348,12 +359,12 @@ export class Parser {
         const more = buf[this.p] & 0x40;
         this.p++;
         const attrName = this.nameRef();
-        attrs.push({ name: attrName, value: this.attrValue() });
+        attrs.push({ name: attrName, xname: undefined, value: this.attrValue() });
         if (!more) break;
       }
     }
     const close = this.u8();
-    const el: ElementNode = { k: NodeKind.Element, name, attrs, children: [] };
+    const el: ElementNode = { k: NodeKind.Element, name, xname: undefined, constAttrs: undefined, xtags: undefined, attrs, children: [] };
     if (close === 0x03) return el;
     if (close !== 0x02) throw new BinXmlError(`bad close-start token 0x${close.toString(16)} at ${this.p - 1}`);
     this.content(el.children, level);

@@ -1,12 +1,16 @@
 // Public API of the streaming .evtx reader (used by collect, incident prefill, check and the CLI).
 
 import { readEvtxRecords, type EvtxSource, type EvtxWarning, type ReadOptions } from './reader.js';
-import { EvtxRecordImpl, type EvtxSystem } from './record.js';
-import { jsonObject, jsonString } from './json.js';
-import { fastIsoMs } from './values.js';
+import type { EvtxSystem } from './record.js';
+import { LEVEL_NAMES, levelName } from './render.js';
+import { runChunks } from './parallel.js';
 
 export type { EvtxWarning, ReadOptions, EvtxSource } from './reader.js';
 export type { EvtxSystem } from './record.js';
+export { levelName, renderJsonLine, renderXmlRecord } from './render.js';
+export { MAX_THREADS, runChunks, type ChunkRunOptions } from './parallel.js';
+export type { ChunkJob, ChunkOutcome } from './chunk-work.js';
+export type { RecordFilterSpec } from './filter.js';
 
 export interface EvtxRecord {
   /** System/EventRecordID (what Windows shows and SAP notes cite); the header's number if absent. */
@@ -36,19 +40,6 @@ export function readEvtx(source: EvtxSource, opts?: ReadOptions): AsyncGenerator
   return readEvtxRecords(source, opts);
 }
 
-const LEVEL_NAMES: Record<number, string> = {
-  0: 'LogAlways',
-  1: 'Critical',
-  2: 'Error',
-  3: 'Warning',
-  4: 'Information',
-  5: 'Verbose',
-};
-
-export function levelName(level: number): string {
-  return LEVEL_NAMES[level] ?? `Level${level}`;
-}
-
 /** Parses "2", "error", "Error,Warning" or "1,2" into level numbers; undefined for an unknown name. */
 export function parseLevels(spec: string): number[] | undefined {
   const out: number[] = [];
@@ -61,46 +52,6 @@ export function parseLevels(spec: string): number[] | undefined {
     }
   }
   return out;
-}
-
-/**
- * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
- * number), times (ISO; timeCreated with Windows' 7 fraction digits), System fields and data.
- */
-export function renderJsonLine(r: EvtxRecord): string {
-  const s = r.system;
-  let out = `{"recordId":${idJson(r.recordId)}`;
-  if (r.headerRecordId !== undefined) out += `,"headerRecordId":${idJson(r.headerRecordId)}`;
-  const impl = r instanceof EvtxRecordImpl ? r : undefined;
-  const created = impl?.timeCreatedText();
-  const written = impl ? isoOfMs(impl.writtenMs) : isoOrNull(r.writtenTime);
-  out += `,"timeCreated":${created !== undefined ? `"${created}"` : isoOrNull(s.timeCreated)},"writtenTime":${written}`;
-  out += `,"provider":${jsonString(s.provider)}`;
-  if (s.providerGuid !== undefined) out += `,"providerGuid":${jsonString(s.providerGuid)}`;
-  out += `,"eventId":${s.eventId},"level":${s.level},"levelName":"${levelName(s.level)}"`;
-  if (s.task !== undefined) out += `,"task":${s.task}`;
-  if (s.opcode !== undefined) out += `,"opcode":${s.opcode}`;
-  if (s.keywords !== undefined) out += `,"keywords":${jsonString(s.keywords)}`;
-  out += `,"computer":${jsonString(s.computer)},"channel":${jsonString(s.channel)}`;
-  if (s.userSid !== undefined) out += `,"userSid":${jsonString(s.userSid)}`;
-  if (s.processId !== undefined) out += `,"processId":${s.processId}`;
-  if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
-  // Records of this reader render their data straight from the chunk bytes, without the object.
-  if (r.recovered) out += ',"recovered":true';
-  return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
-}
-
-function idJson(id: bigint | number): string {
-  return typeof id === 'bigint' ? `"${id}"` : String(id);
-}
-
-function isoOrNull(d: Date | undefined): string {
-  return d ? isoOfMs(d.getTime()) : 'null';
-}
-
-function isoOfMs(ms: number): string {
-  // The same range as a Date: a FILETIME beyond it renders as null, as an Invalid Date would.
-  return Math.abs(ms) <= 8.64e15 ? `"${fastIsoMs(ms)}"` : 'null';
 }
 
 export interface EvtxStats {
@@ -124,13 +75,17 @@ export interface EvtxStats {
   notEvtx: boolean;
 }
 
-/** Record count, TimeCreated range, counts by level name and provider, and every warning. */
-export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Promise<EvtxStats> {
+/**
+ * Record count, TimeCreated range, counts by level name and provider, and every warning. With
+ * opts.threads > 1 a file is decoded on worker threads (see runChunks); the result is the same.
+ */
+export async function evtxStats(source: EvtxSource, opts: ReadOptions & { threads?: number } = {}): Promise<EvtxStats> {
   const stats: EvtxStats = { records: 0, byLevel: {}, byProvider: {}, warnings: [], chunks: 0, skippedChunks: 0, skippedRecords: 0, degradedRecords: 0, notEvtx: false };
   let first = Infinity;
   let last = -Infinity;
-  const it = readEvtxRecords(source, {
+  const outcomes = runChunks(source, { mode: 'stats' }, {
     signal: opts.signal,
+    threads: opts.threads,
     onWarning: (w) => {
       stats.warnings.push(w);
       if (w.record === 'skipped') stats.skippedRecords++;
@@ -144,20 +99,17 @@ export async function evtxStats(source: EvtxSource, opts: ReadOptions = {}): Pro
       opts.onChunk?.(index, status);
     },
   });
-  // Counted in Maps keyed by the level number and provider string, turned into objects at the end:
-  // cheaper per record than name lookups and string-keyed object properties.
+  // Counted in Maps keyed by the level number and provider string (per chunk, merged in file order
+  // so that names keep the order they were first seen in), turned into objects at the end.
   const byLevel = new Map<number, number>();
   const byProvider = new Map<string, number>();
-  for await (const r of it) {
-    stats.records++;
-    const s = r.system;
-    byLevel.set(s.level, (byLevel.get(s.level) ?? 0) + 1);
-    byProvider.set(s.provider, (byProvider.get(s.provider) ?? 0) + 1);
-    const t = s.timeCreated?.getTime();
-    if (t !== undefined && !Number.isNaN(t)) {
-      if (t < first) first = t;
-      if (t > last) last = t;
-    }
+  for await (const o of outcomes) {
+    const t = o.tally!;
+    stats.records += o.records;
+    for (const [level, n] of t.byLevel) byLevel.set(level, (byLevel.get(level) ?? 0) + n);
+    for (const [provider, n] of t.byProvider) byProvider.set(provider, (byProvider.get(provider) ?? 0) + n);
+    if (t.first < first) first = t.first;
+    if (t.last > last) last = t.last;
   }
   for (const [level, n] of byLevel) {
     const name = levelName(level);

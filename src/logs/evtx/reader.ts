@@ -42,7 +42,7 @@ const MIN_RECORD_SIZE = 28;
 export type EvtxSource = AsyncIterable<Buffer | Uint8Array> | string;
 
 /** A piece of the file: the header or one chunk slot (the last one may be short in a truncated file). */
-interface Slot {
+export interface Slot {
   buf: Buffer;
   len: number;
 }
@@ -52,10 +52,12 @@ const READ_CHUNKS = 16; // chunks per read() call: fewer syscalls and awaits
 /**
  * Reads a path with positioned 1 MiB reads and copies each chunk out into its own 64 KiB buffer:
  * records (and their lazy data/xml) may outlive the loop, and a chunk must not pin a whole block.
+ * copy = false yields views into the block instead, for a consumer done with each chunk (or
+ * having copied it) before asking for the next.
  * The next block is read while the current one is parsed (two block buffers take turns), so the
  * parser does not sit idle waiting for the thread pool.
  */
-async function* slotsFromPath(path: string): AsyncGenerator<Slot> {
+async function* slotsFromPath(path: string, copy = true): AsyncGenerator<Slot> {
   const fh = await open(path, 'r');
   const blockSize = CHUNK_SIZE * READ_CHUNKS;
   const blocks = [Buffer.allocUnsafe(blockSize), Buffer.allocUnsafe(blockSize)];
@@ -87,6 +89,10 @@ async function* slotsFromPath(path: string): AsyncGenerator<Slot> {
       if (len === blockSize) pending = readBlock(blocks[turn], pos);
       for (let at = 0; at < len; at += CHUNK_SIZE) {
         const n = Math.min(CHUNK_SIZE, len - at);
+        if (!copy) {
+          yield { buf: block.subarray(at, at + n), len: n };
+          continue;
+        }
         const buf = Buffer.allocUnsafe(n);
         block.copy(buf, 0, at, at + n);
         yield { buf, len: n };
@@ -295,71 +301,122 @@ function* carveSlack(ctx: ChunkContext, from: number): Generator<EvtxRecordImpl>
   }
 }
 
+/**
+ * The file-level rules around the chunks, applied in file order: the file header, a damaged header
+ * followed by no chunk (not an event log), zeroed slots (damage inside the header's chunk count or
+ * before a later chunk; preallocated space at the end), and a header that lists more chunks than
+ * the file holds. Shared by the record reader and the chunk-parallel dump (parallel.ts).
+ */
+export class FileSequence {
+  /** Chunk slots handed out by next() (-1 until the file header was seen) and where the next one starts. */
+  private taken = -1;
+  private takenOffset = 0;
+  /** Chunk slots whose parsing is done (chunkDone), in order. */
+  private done = 0;
+  private doneOffset = FILE_HEADER_SIZE;
+  private headerBad = false;
+  private headerCut = false;
+  private headerChunks = 0;
+  // All-zero slots past the header's count: preallocated space at the end of a log, or zeroed
+  // chunks when a real chunk follows them. Decided when the next non-empty slot (or EOF) comes.
+  private readonly zeroSlots: number[] = [];
+
+  constructor(
+    private readonly warn: (w: EvtxWarning) => void,
+    private readonly onChunk?: (index: number, status: ChunkStatus) => void,
+  ) {}
+
+  /**
+   * Takes the next slot of the file: 'header' for the file header, the index and file offset of a
+   * chunk slot to parse (report its status with chunkDone, in this order; chunks may be parsed
+   * ahead of it), 'stop' when this is not an event log.
+   */
+  next(slot: Slot): 'header' | 'stop' | { index: number; fileOffset: number } {
+    if (this.taken === -1) {
+      const header = checkFileHeader(slot, this.warn);
+      if (header === 'not-evtx') return 'stop';
+      this.headerBad = header !== 'ok';
+      this.headerCut = header === 'cut';
+      if (!this.headerBad) this.headerChunks = slot.buf.readUInt16LE(42);
+      this.taken = 0;
+      this.takenOffset = FILE_HEADER_SIZE;
+      if (!this.headerBad && slot.len < FILE_HEADER_SIZE) this.warn({ kind: 'header', offset: 0, reason: 'file ends inside the 4096-byte header' });
+      return 'header';
+    }
+    // A damaged file header is survivable when chunks follow (each carries its own magic); when
+    // the first slot is no chunk either, this is not an event log: stop instead of warning per slot.
+    if (this.headerBad && this.taken === 0 && slot.buf.toString('latin1', 0, 8) !== CHUNK_MAGIC) {
+      this.warn({ kind: 'chunk', chunk: 0, offset: this.takenOffset, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
+      return 'stop';
+    }
+    const at = { index: this.taken, fileOffset: this.takenOffset };
+    this.taken++;
+    this.takenOffset += slot.len;
+    return at;
+  }
+
+  /** The chunk slot taken last by next() was parsed with this status (its own warnings given first). */
+  chunkDone(status: ChunkStatus, slotLen: number): void {
+    const index = this.done;
+    if (status === 'empty' && index < this.headerChunks) {
+      // The header counts this chunk as written: zero bytes here mean its records were wiped.
+      this.warn({ kind: 'chunk', chunk: index, offset: this.doneOffset, reason: `zeroed chunk (all zero bytes) inside the header's ${this.headerChunks} chunks; its records are lost` });
+      status = 'bad';
+    }
+    if (status === 'empty') this.zeroSlots.push(index);
+    else {
+      this.settleZeroSlots(true, index);
+      this.onChunk?.(index, status);
+    }
+    this.done++;
+    this.doneOffset += slotLen;
+  }
+
+  /** The file ended (not called after 'stop'). */
+  end(): void {
+    const index = this.taken;
+    if (index === -1) this.warn({ kind: 'header', offset: 0, reason: 'empty file (0 bytes); not an .evtx file', notEvtx: true });
+    else if (index === 0 && this.headerBad && !this.headerCut) this.warn({ kind: 'chunk', chunk: 0, offset: FILE_HEADER_SIZE, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
+    else if (index < this.headerChunks) this.warn({ kind: 'header', offset: 42, reason: `the header lists ${this.headerChunks} chunks, the file ends after ${index}` });
+    this.settleZeroSlots(false, index);
+  }
+
+  private settleZeroSlots(damaged: boolean, before: number): void {
+    for (const z of this.zeroSlots) {
+      if (damaged) this.warn({ kind: 'chunk', chunk: z, offset: FILE_HEADER_SIZE + z * CHUNK_SIZE, reason: `zeroed chunk (all zero bytes) before chunk ${before}; its records are lost` });
+      this.onChunk?.(z, damaged ? 'bad' : 'empty');
+    }
+    this.zeroSlots.length = 0;
+  }
+}
+
+/** The header and chunk slots of a path (positioned block reads) or of a byte stream. */
+export function slotsOf(source: EvtxSource, copy = true): AsyncGenerator<Slot> {
+  return typeof source === 'string' ? slotsFromPath(source, copy) : slotsFromStream(source);
+}
+
 /** All records of a file or stream, in physical chunk order. */
 export async function* readEvtxRecords(source: EvtxSource, opts: ReadOptions = {}): AsyncGenerator<EvtxRecordImpl> {
   const warn = (w: EvtxWarning) => opts.onWarning?.(w);
-  const slots = typeof source === 'string' ? slotsFromPath(source) : slotsFromStream(source);
-  let index = -1;
-  let fileOffset = 0;
-  let headerBad = false;
-  let headerCut = false;
-  let headerChunks = 0;
-  // All-zero slots past the header's count: preallocated space at the end of a log, or zeroed
-  // chunks when a real chunk follows them. Decided when the next non-empty slot (or EOF) comes.
-  const zeroSlots: number[] = [];
-  const settleZeroSlots = (damaged: boolean, before: number) => {
-    for (const z of zeroSlots) {
-      if (damaged) warn({ kind: 'chunk', chunk: z, offset: FILE_HEADER_SIZE + z * CHUNK_SIZE, reason: `zeroed chunk (all zero bytes) before chunk ${before}; its records are lost` });
-      opts.onChunk?.(z, damaged ? 'bad' : 'empty');
-    }
-    zeroSlots.length = 0;
-  };
+  const slots = slotsOf(source);
+  const seq = new FileSequence(warn, opts.onChunk);
   try {
     for await (const slot of slots) {
       opts.signal?.throwIfAborted();
-      if (index === -1) {
-        const header = checkFileHeader(slot, warn);
-        if (header === 'not-evtx') return;
-        headerBad = header !== 'ok';
-        headerCut = header === 'cut';
-        if (!headerBad) headerChunks = slot.buf.readUInt16LE(42);
-        index = 0;
-        fileOffset = FILE_HEADER_SIZE;
-        if (!headerBad && slot.len < FILE_HEADER_SIZE) warn({ kind: 'header', offset: 0, reason: 'file ends inside the 4096-byte header' });
-        continue;
-      }
-      // A damaged file header is survivable when chunks follow (each carries its own magic); when
-      // the first slot is no chunk either, this is not an event log: stop instead of warning per slot.
-      if (headerBad && index === 0 && slot.buf.toString('latin1', 0, 8) !== CHUNK_MAGIC) {
-        warn({ kind: 'chunk', chunk: 0, offset: fileOffset, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
-        return;
-      }
+      const step = seq.next(slot);
+      if (step === 'stop') return;
+      if (step === 'header') continue;
       // Read every slot to EOF: header chunk counts are often stale (dirty or VSS-copied logs).
-      const it = readChunk(slot, index, fileOffset, warn, opts.recover);
+      const it = readChunk(slot, step.index, step.fileOffset, warn, opts.recover);
       let r = it.next();
       while (!r.done) {
         yield r.value;
         opts.signal?.throwIfAborted();
         r = it.next();
       }
-      let status = r.value;
-      if (status === 'empty' && index < headerChunks) {
-        // The header counts this chunk as written: zero bytes here mean its records were wiped.
-        warn({ kind: 'chunk', chunk: index, offset: fileOffset, reason: `zeroed chunk (all zero bytes) inside the header's ${headerChunks} chunks; its records are lost` });
-        status = 'bad';
-      }
-      if (status === 'empty') zeroSlots.push(index);
-      else {
-        settleZeroSlots(true, index);
-        opts.onChunk?.(index, status);
-      }
-      index++;
-      fileOffset += slot.len;
+      seq.chunkDone(r.value, slot.len);
     }
-    if (index === -1) warn({ kind: 'header', offset: 0, reason: 'empty file (0 bytes); not an .evtx file', notEvtx: true });
-    else if (index === 0 && headerBad && !headerCut) warn({ kind: 'chunk', chunk: 0, offset: FILE_HEADER_SIZE, reason: 'no chunk after a bad file header; not an .evtx file', notEvtx: true });
-    else if (index < headerChunks) warn({ kind: 'header', offset: 42, reason: `the header lists ${headerChunks} chunks, the file ends after ${index}` });
-    settleZeroSlots(false, index);
+    seq.end();
   } finally {
     await slots.return(undefined);
   }

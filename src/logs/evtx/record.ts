@@ -2,8 +2,8 @@
 // tree building on the hot path); data and xml() are resolved lazily from the same chunk bytes.
 
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
-import { type XElement, type XNode, attrValue, childElement, elementValue, renderXml, resolveRecord } from './resolve.js';
-import { jsonKey, jsonObject, jsonValue } from './json.js';
+import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
+import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText } from './values.js';
 
 export interface EvtxSystem {
@@ -203,12 +203,29 @@ function setField(sys: EvtxSystem, field: Field, v: unknown): void {
   }
 }
 
-/** Fast path: a record that is a single template instance whose template holds Event/System. */
-function systemFromPlan(inst: TemplateInstance, plan: Source[]): EvtxSystem | null {
+/** Whether systemFromPlan can read every field (no field is a nested BinXml or array value). */
+function planApplies(inst: TemplateInstance, plan: Source[]): boolean {
+  for (const src of plan) {
+    if (src.index < 0 || src.index >= inst.count) continue;
+    const type = inst.type(src.index);
+    if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return false;
+  }
+  return true;
+}
+
+/** Fields `evtx stats` needs (StatsFields). */
+const STATS_FIELDS = new Set([Field.Provider, Field.Level, Field.TimeCreated]);
+
+/**
+ * Fast path: a record that is a single template instance whose template holds Event/System. With
+ * `only`, just those fields are decoded (the others keep their empty values).
+ */
+function systemFromPlan(inst: TemplateInstance, plan: Source[], only?: Set<Field>): EvtxSystem | null {
   const sys = emptySystem();
   const buf = inst.chunk.buf;
   const count = inst.count;
   for (const src of plan) {
+    if (only && !only.has(src.field)) continue;
     if (src.index < 0) {
       setField(sys, src.field, src.text);
       continue;
@@ -431,12 +448,29 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
   if (found.plan.indexKeys) return null; // the object's key order differs from the template's
   let out = '{';
   for (const e of found.plan.entries) {
-    const v = entryValue(found.inst, e);
+    const v = entryJson(found.inst, e);
     if (v === NEEDS_TREE) return null;
     if (v === OMITTED) continue;
-    out += `${out.length === 1 ? '' : ','}${e.jsonKey}${jsonValue(v)}`;
+    out += `${out.length === 1 ? '' : ','}${e.jsonKey}${v}`;
   }
   return `${out}}`;
+}
+
+/**
+ * jsonValue(entryValue(inst, e)), knowing the value type: only text of the string types can need
+ * escaping; GUIDs, SIDs, hex, times and numbers are written as they are.
+ */
+function entryJson(inst: TemplateInstance, e: DataPlanEntry): string | typeof NEEDS_TREE | typeof OMITTED {
+  if (e.index < 0) return jsonValue(e.text);
+  if (e.index >= inst.count) return '""';
+  const type = inst.type(e.index);
+  if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return NEEDS_TREE;
+  if (type === ValueType.Null) return e.optional ? OMITTED : '""';
+  const v = decodeScalar(inst.chunk.buf, type, inst.start(e.index), inst.end(e.index));
+  if (v === undefined) return '""';
+  if (typeof v === 'string') return type === ValueType.String || type === ValueType.AnsiString ? jsonString(v) : `"${v}"`;
+  if (v instanceof FileTime) return `"${v.toString()}"`;
+  return jsonValue(v);
 }
 
 /** The template instance of a record that is exactly one instance (the fast paths need this). */
@@ -455,7 +489,8 @@ const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z$/;
 export class EvtxRecordImpl {
   /** Carved from chunk slack by readEvtx(..., { recover: true }), not one of the log's records. */
   recovered = false;
-  readonly system: EvtxSystem;
+  /** Decoded when first asked for, on the fast path (constructed at once when the tree is needed). */
+  private systemCache?: EvtxSystem;
   private tree?: XNode[];
   private dataCache?: Record<string, unknown>;
 
@@ -469,7 +504,26 @@ export class EvtxRecordImpl {
   ) {
     const only = singleInstance(nodes);
     const plan = only ? systemPlan(only.def) : null;
-    this.system = (only && plan && systemFromPlan(only, plan)) || systemFromTree(rootEvent(this.resolved()));
+    // A record that needs the element tree has it resolved now: one that cannot be is skipped by the reader.
+    if (!(only && plan && planApplies(only, plan))) this.systemCache = systemFromTree(rootEvent(this.resolved()));
+  }
+
+  get system(): EvtxSystem {
+    if (this.systemCache === undefined) {
+      const only = singleInstance(this.nodes)!;
+      this.systemCache = systemFromPlan(only, systemPlan(only.def)!)!;
+    }
+    return this.systemCache;
+  }
+
+  /**
+   * Level, provider and TimeCreated (what `evtx stats` counts) as system has them, without decoding
+   * the other System fields when they were not asked for yet.
+   */
+  statsFields(): EvtxSystem {
+    if (this.systemCache !== undefined) return this.systemCache;
+    const only = singleInstance(this.nodes)!;
+    return systemFromPlan(only, systemPlan(only.def)!, STATS_FIELDS)!;
   }
 
   /** System/EventRecordID, or the header's number for a record without one. */
@@ -548,7 +602,8 @@ export class EvtxRecordImpl {
 
   xml(): string {
     try {
-      return renderXml(this.resolved());
+      // Written straight from the template trees; the element tree is built only for data/System fallbacks.
+      return renderRecordXml(this.nodes, this.chunk);
     } catch (e) {
       // "--" may not appear inside an XML comment.
       return `<!-- record ${this.recordId}: ${(e as Error).message.replace(/-(?=-)/g, '- ')} -->\n`;

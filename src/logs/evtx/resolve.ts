@@ -2,13 +2,16 @@
 // that tree as XML. Used on demand only: xml(), and data / System fields of records the fast paths
 // in record.ts do not cover.
 
-import { type ChunkContext, type Node, type TemplateInstance, BinXmlError, NodeKind } from './binxml.js';
+import { type ChunkContext, type ElementNode, type Node, type SubstNode, type TemplateInstance, BinXmlError, NodeKind } from './binxml.js';
 import { type Scalar, decodeArray, decodeScalar, scalarText, ValueType } from './values.js';
 
 export interface XElement {
   t: 'e';
   name: string;
-  attrs: [string, string][];
+  /** The name as written in XML (xmlName of name), when known already. */
+  xname?: string;
+  /** Name, value, and the name as written in XML when known already. */
+  attrs: [string, string, string?][];
   children: XNode[];
 }
 /** A text value (escaped when rendered). */
@@ -115,11 +118,12 @@ function attrText(value: Node[], inst: TemplateInstance | null, ctx: ChunkContex
 }
 
 function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, out: XNode[]): void {
-  const attrs: [string, string][] = [];
+  const attrs: [string, string, string][] = [];
   for (const a of n.attrs) {
     const text = attrText(a.value, inst, ctx, depth);
-    if (text !== undefined) attrs.push([a.name, text]);
+    if (text !== undefined) attrs.push([a.name, text, (a.xname ??= xmlName(a.name))]);
   }
+  const xname = (n.xname ??= xmlName(n.name));
   const only = n.children.length === 1 ? n.children[0] : undefined;
   // An element whose only content is a NULL optional substitution is left out (Windows drops the
   // empty <Binary/> of classic events this way).
@@ -130,10 +134,10 @@ function resolveElement(n: Node & { k: NodeKind.Element }, inst: TemplateInstanc
     // An empty array still renders one empty element, as Windows, evtxexport and python-evtx do
     // (<Files><File/></Files>, not <Files/>).
     if (items.length === 0) items.push('');
-    for (const item of items) out.push({ t: 'e', name: n.name, attrs, children: [{ t: 'v', v: item }] });
+    for (const item of items) out.push({ t: 'e', name: n.name, xname, attrs, children: [{ t: 'v', v: item }] });
     return;
   }
-  out.push({ t: 'e', name: n.name, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
+  out.push({ t: 'e', name: n.name, xname, attrs, children: resolveNodes(n.children, inst, ctx, depth) });
 }
 
 function isEmptyText(n: XNode): boolean {
@@ -211,14 +215,14 @@ function renderNode(n: XNode, depth: number): void {
     return;
   }
   const indent = indentOf(depth);
-  const name = xmlName(n.name);
+  const name = n.xname ?? xmlName(n.name);
   out += `${indent}<${name}`;
   const attrs = n.attrs;
   for (let i = 0; i < attrs.length; i++) {
     const k = attrs[i][0];
     // A repeated attribute makes the document ill-formed: the first one is kept.
     if (i > 0 && attrs.findIndex(([other]) => other === k) < i) continue;
-    out += ` ${xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
+    out += ` ${attrs[i][2] ?? xmlName(k)}="${escapeAttr(attrs[i][1])}"`;
   }
   const children = n.children;
   let empty = true;
@@ -267,4 +271,247 @@ export function attrValue(e: XElement | undefined, name: string): string | undef
   if (!e) return undefined;
   for (const [k, v] of e.attrs) if (k === name) return v;
   return undefined;
+}
+
+// Direct XML rendering of a record: the same text as renderXml(resolveRecord(nodes)), written from
+// the template trees and substitution values without building the element tree first (that tree
+// was most of the allocation and time of `evtx dump --format xml`). Node budget, omitted elements,
+// repeated array elements, attribute order and layout follow resolveNodes/renderNode exactly.
+
+/** An element met while collecting an element's content, rendered once the content's layout is known. */
+interface PendingElement {
+  n: ElementNode;
+  inst: TemplateInstance | null;
+  ctx: ChunkContext;
+  depth: number;
+}
+/** Collected content: text values (unescaped), raw XML, and elements. */
+type Item = PendingElement | { raw: string } | string;
+
+function isArraySubst(n: ElementNode, inst: TemplateInstance | null): boolean {
+  const only = n.children.length === 1 ? n.children[0] : undefined;
+  return !!(only && only.k === NodeKind.Subst && inst && only.index < inst.count && inst.type(only.index) & ValueType.ArrayFlag);
+}
+
+function isOmitted(n: ElementNode, inst: TemplateInstance | null): boolean {
+  const only = n.children.length === 1 ? n.children[0] : undefined;
+  return !!(only && only.k === NodeKind.Subst && only.optional && inst && only.index < inst.count && inst.type(only.index) === ValueType.Null);
+}
+
+/** resolveNodes, collecting into `items` (elements left for later). */
+function collect(nodes: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number, items: Item[]): void {
+  nodeBudget -= nodes.length;
+  if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+  for (const n of nodes) {
+    switch (n.k) {
+      case NodeKind.Element:
+        if (isOmitted(n, inst)) attributes(n, inst, ctx, depth); // resolved (and counted) all the same
+        else items.push({ n, inst, ctx, depth });
+        break;
+      case NodeKind.Text:
+        items.push(n.s);
+        break;
+      case NodeKind.Subst:
+        collectSubst(n.index, inst, ctx, depth, items);
+        break;
+      case NodeKind.CharRef:
+        items.push(String.fromCharCode(n.n));
+        break;
+      case NodeKind.EntityRef: {
+        const ch = ENTITIES[n.name];
+        items.push(ch !== undefined ? ch : `&${n.name};`);
+        break;
+      }
+      case NodeKind.CData:
+        items.push({ raw: `<![CDATA[${xmlChars(n.s).replace(/]]>/g, ']]]]><![CDATA[>')}]]>` });
+        break;
+      case NodeKind.PI:
+        items.push({ raw: `<?${xmlName(n.target)}${n.data ? ' ' + xmlChars(n.data).replace(/\?>/g, '? >') : ''}?>` });
+        break;
+      case NodeKind.Instance:
+        collect(n.inst.def.nodes, n.inst, n.inst.chunk, n.inst.depth, items);
+        break;
+    }
+  }
+}
+
+function collectSubst(index: number, inst: TemplateInstance | null, ctx: ChunkContext, depth: number, items: Item[]): void {
+  if (!inst || index >= inst.count) return;
+  const type = inst.type(index);
+  if (type === ValueType.Null) return;
+  if (type === ValueType.BinXml) {
+    collect(inst.nestedNodes(index), null, ctx, depth + 1, items);
+    return;
+  }
+  if (type & ValueType.ArrayFlag) {
+    items.push(decodeArray(ctx.buf, type, inst.start(index), inst.end(index)).map(scalarText).join(','));
+    return;
+  }
+  items.push(scalarText(decodeScalar(ctx.buf, type, inst.start(index), inst.end(index))));
+}
+
+/** ` name="value"...` of an element (first of a repeated name kept), as resolveElement + renderNode. */
+function attributes(n: ElementNode, inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string {
+  if (n.attrs.length === 0) return '';
+  const fixed = n.constAttrs;
+  if (fixed) {
+    nodeBudget -= fixed.nodes;
+    if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+    return fixed.text;
+  }
+  const text = attributesOf(n, inst, ctx, depth);
+  // Attributes without substitutions (xmlns, Data Name=...) read the same in every record.
+  if (fixed === undefined) {
+    let nodes = 0;
+    let constant = true;
+    for (const a of n.attrs) {
+      nodes += a.value.length;
+      if (a.value.some((v) => v.k === NodeKind.Subst)) constant = false;
+    }
+    n.constAttrs = constant ? { text, nodes } : null;
+  }
+  return text;
+}
+
+function attributesOf(n: ElementNode, inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string {
+  let s = '';
+  let seen: string[] | undefined;
+  for (const a of n.attrs) {
+    const text = attrEscaped(a.value, inst, ctx, depth);
+    if (text === undefined) continue;
+    if (seen === undefined) seen = [a.name];
+    else if (seen.includes(a.name)) continue;
+    else seen.push(a.name);
+    s += ` ${(a.xname ??= xmlName(a.name))}="${text}"`;
+  }
+  return s;
+}
+
+/** Value types whose text can hold characters XML escapes; the others are digits, hex, GUIDs, SIDs, times. */
+function mayNeedEscape(type: number): boolean {
+  return type === ValueType.String || type === ValueType.AnsiString;
+}
+
+/** escapeAttr(attrText(...)): one substituted scalar (most attributes) decoded and written directly. */
+function attrEscaped(value: Node[], inst: TemplateInstance | null, ctx: ChunkContext, depth: number): string | undefined {
+  const only = value.length === 1 ? value[0] : undefined;
+  if (only && only.k === NodeKind.Subst && inst && only.index < inst.count) {
+    const type = inst.type(only.index);
+    if (type !== ValueType.BinXml && !(type & ValueType.ArrayFlag)) {
+      const start = inst.start(only.index);
+      const end = inst.end(only.index);
+      if (only.optional && (type === ValueType.Null || start === end)) return undefined;
+      nodeBudget -= 1;
+      if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+      if (type === ValueType.Null) return '';
+      const text = scalarText(decodeScalar(ctx.buf, type, start, end));
+      return mayNeedEscape(type) ? escapeAttr(text) : text;
+    }
+  }
+  const text = attrText(value, inst, ctx, depth);
+  return text === undefined ? undefined : escapeAttr(text);
+}
+
+function isItemElement(item: Item): item is PendingElement {
+  return typeof item === 'object' && 'n' in item;
+}
+
+function itemText(item: Item): string {
+  return typeof item === 'string' ? escapeText(item) : (item as { raw: string }).raw;
+}
+
+/** Writes one element (already known not to be omitted) at `level` of indentation. */
+function writeElement(p: PendingElement, level: number): void {
+  const { n, inst, ctx, depth } = p;
+  const attrs = attributes(n, inst, ctx, depth);
+  // Tags are the same in every record when the attributes are (most elements): built once.
+  const constant = n.attrs.length === 0 || !!n.constAttrs;
+  let tags = n.xtags;
+  if (tags === undefined || tags.level !== level || !constant) {
+    const xname = (n.xname ??= xmlName(n.name));
+    const head = `${indentOf(level)}<${xname}${attrs}`;
+    tags = { level, open: `${head}>`, openLine: `${head}>\n`, empty: `${head}/>\n`, close: `</${xname}>\n` };
+    if (constant) n.xtags = tags;
+  }
+  if (isArraySubst(n, inst)) {
+    const only = n.children[0] as SubstNode;
+    const items = decodeArray(ctx.buf, inst!.type(only.index), inst!.start(only.index), inst!.end(only.index));
+    if (items.length === 0) items.push('');
+    for (const item of items) {
+      const text = scalarText(item);
+      if (text === '') out += tags.empty;
+      else {
+        out += tags.open;
+        out += escapeText(text);
+        out += tags.close;
+      }
+    }
+    return;
+  }
+  const kids = n.children;
+  const only = kids.length === 1 ? kids[0] : undefined;
+  // One text or scalar value (most elements): no list needed.
+  if (kids.length === 0 || (only && (only.k === NodeKind.Text || (only.k === NodeKind.Subst && inst && only.index < inst.count && !(inst.type(only.index) & ValueType.ArrayFlag) && inst.type(only.index) !== ValueType.BinXml && inst.type(only.index) !== ValueType.Null)))) {
+    nodeBudget -= kids.length;
+    if (nodeBudget < 0) throw new BinXmlError('record expands to too many XML nodes');
+    let text = '';
+    let escaped = '';
+    if (only?.k === NodeKind.Text) escaped = escapeText((text = only.s));
+    else if (only) {
+      const i = (only as SubstNode).index;
+      const type = inst!.type(i);
+      text = scalarText(decodeScalar(ctx.buf, type, inst!.start(i), inst!.end(i)));
+      escaped = mayNeedEscape(type) ? escapeText(text) : text;
+    }
+    if (text === '') out += tags.empty;
+    else {
+      out += tags.open;
+      out += escaped;
+      out += tags.close;
+    }
+    return;
+  }
+  const items: Item[] = [];
+  collect(kids, inst, ctx, depth, items);
+  let empty = true;
+  let hasElement = false;
+  for (const item of items) {
+    if (isItemElement(item)) hasElement = true;
+    if (empty && item !== '') empty = false;
+  }
+  if (empty) {
+    out += tags.empty;
+    return;
+  }
+  if (!hasElement) {
+    out += tags.open;
+    for (const item of items) out += itemText(item);
+    out += tags.close;
+    return;
+  }
+  out += tags.openLine;
+  const inner = indentOf(level + 1);
+  for (const item of items) {
+    if (isItemElement(item)) writeElement(item, level + 1);
+    else out += `${inner}${itemText(item)}\n`;
+  }
+  out += indentOf(level);
+  out += tags.close;
+}
+
+/** renderXml(resolveRecord(nodes, ctx)), without the tree; throws as resolveRecord does. */
+export function renderRecordXml(nodes: Node[], ctx: ChunkContext): string {
+  nodeBudget = MAX_RESOLVED_NODES;
+  out = '';
+  try {
+    const items: Item[] = [];
+    collect(nodes, null, ctx, 0, items);
+    for (const item of items) {
+      if (isItemElement(item)) writeElement(item, 0);
+      else out += itemText(item);
+    }
+    return out;
+  } finally {
+    out = '';
+  }
 }

@@ -1,0 +1,66 @@
+// The text of one record as `evtx dump` prints it (JSON lines or XML), shared by the record reader's
+// callers and the chunk workers (chunk-work.ts), so both paths give the same bytes.
+
+import type { EvtxRecord } from './index.js';
+import { EvtxRecordImpl } from './record.js';
+import { jsonObject, jsonString } from './json.js';
+import { fastIsoMs } from './values.js';
+
+export const LEVEL_NAMES: Record<number, string> = {
+  0: 'LogAlways',
+  1: 'Critical',
+  2: 'Error',
+  3: 'Warning',
+  4: 'Information',
+  5: 'Verbose',
+};
+
+export function levelName(level: number): string {
+  return LEVEL_NAMES[level] ?? `Level${level}`;
+}
+
+/**
+ * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
+ * number), times (ISO; timeCreated with Windows' 7 fraction digits), System fields and data.
+ */
+export function renderJsonLine(r: EvtxRecord): string {
+  const s = r.system;
+  let out = `{"recordId":${idJson(r.recordId)}`;
+  if (r.headerRecordId !== undefined) out += `,"headerRecordId":${idJson(r.headerRecordId)}`;
+  const impl = r instanceof EvtxRecordImpl ? r : undefined;
+  const created = impl?.timeCreatedText();
+  const written = impl ? isoOfMs(impl.writtenMs) : isoOrNull(r.writtenTime);
+  out += `,"timeCreated":${created !== undefined ? `"${created}"` : isoOrNull(s.timeCreated)},"writtenTime":${written}`;
+  out += `,"provider":${jsonString(s.provider)}`;
+  if (s.providerGuid !== undefined) out += `,"providerGuid":${jsonString(s.providerGuid)}`;
+  out += `,"eventId":${s.eventId},"level":${s.level},"levelName":"${levelName(s.level)}"`;
+  if (s.task !== undefined) out += `,"task":${s.task}`;
+  if (s.opcode !== undefined) out += `,"opcode":${s.opcode}`;
+  if (s.keywords !== undefined) out += `,"keywords":${jsonString(s.keywords)}`;
+  out += `,"computer":${jsonString(s.computer)},"channel":${jsonString(s.channel)}`;
+  if (s.userSid !== undefined) out += `,"userSid":${jsonString(s.userSid)}`;
+  if (s.processId !== undefined) out += `,"processId":${s.processId}`;
+  if (s.threadId !== undefined) out += `,"threadId":${s.threadId}`;
+  // Records of this reader render their data straight from the chunk bytes, without the object.
+  if (r.recovered) out += ',"recovered":true';
+  return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
+}
+
+function idJson(id: bigint | number): string {
+  return typeof id === 'bigint' ? `"${id}"` : String(id);
+}
+
+function isoOrNull(d: Date | undefined): string {
+  return d ? isoOfMs(d.getTime()) : 'null';
+}
+
+function isoOfMs(ms: number): string {
+  // The same range as a Date: a FILETIME beyond it renders as null, as an Invalid Date would.
+  return Math.abs(ms) <= 8.64e15 ? `"${fastIsoMs(ms)}"` : 'null';
+}
+
+
+/** A record of `evtx dump --format xml`: its XML, after a comment when it was carved from slack. */
+export function renderXmlRecord(r: EvtxRecord): string {
+  return `${r.recovered ? `<!-- recovered from chunk slack; record header number ${r.headerRecordId} -->\n` : ''}${r.xml()}\n`;
+}
