@@ -31,30 +31,33 @@ function ignoredReason(err: unknown): string | undefined {
  */
 export function segmentMatcher(seg: string, caseInsensitive: boolean): { test(name: string): boolean } {
   const p = caseInsensitive ? seg.toLowerCase() : seg;
-  return {
-    test(name: string): boolean {
-      if (/[/\\]/.test(name)) return false;
-      const s = caseInsensitive ? name.toLowerCase() : name;
-      let pi = 0;
-      let si = 0;
-      let star = -1;
-      let mark = 0;
-      while (si < s.length) {
-        if (pi < p.length && p[pi] === '*') {
-          star = pi++;
-          mark = si;
-        } else if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
-          pi++;
-          si++;
-        } else if (star !== -1) {
-          pi = star + 1;
-          si = ++mark;
-        } else return false;
-      }
-      while (pi < p.length && p[pi] === '*') pi++;
-      return pi === p.length;
-    },
-  };
+  return { test: (name: string) => !/[/\\]/.test(name) && wildcardMatch(p, caseInsensitive ? name.toLowerCase() : name) };
+}
+
+/**
+ * Whether `text` matches a wildcard `pattern` (`*` any run of characters, `?` one), exactly as
+ * given (lower-case both for a case-insensitive match). A two-pointer match, at most
+ * O(text x pattern): never the backtracking of a regular expression.
+ */
+export function wildcardMatch(p: string, s: string): boolean {
+  let pi = 0;
+  let si = 0;
+  let star = -1;
+  let mark = 0;
+  while (si < s.length) {
+    if (pi < p.length && p[pi] === '*') {
+      star = pi++;
+      mark = si;
+    } else if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
+      pi++;
+      si++;
+    } else if (star !== -1) {
+      pi = star + 1;
+      si = ++mark;
+    } else return false;
+  }
+  while (pi < p.length && p[pi] === '*') pi++;
+  return pi === p.length;
 }
 
 function hasMagic(seg: string): boolean {

@@ -4,6 +4,7 @@
 // the farm file's "perf" section tunes, disables or adds to them (effectiveThresholds).
 import { ConfigError } from '../errors.js';
 import { nearestWord } from '../farm/did-you-mean.js';
+import { wildcardMatch as matchWildcard } from '../farm/glob.js';
 import type { PdhCounter } from '../logs/perfmon.js';
 import type { PerfThreshold } from './timeline-model.js';
 
@@ -224,31 +225,9 @@ const AGGREGATE_INSTANCES = new Set(['_total', '__total__', '_global_', 'idle'])
 /** Longest counter pattern accepted (the farm file's extra thresholds are bounded by this). */
 export const MAX_COUNTER_PATTERN = 512;
 
-/**
- * Whether `text` matches a wildcard `pattern` (`*` any run of characters, `?` one), case-insensitive.
- * A two-pointer match, at most O(text x pattern): never the backtracking of a regular expression.
- */
+/** Whether `text` matches a wildcard `pattern` (`*` any run, `?` one character), case-insensitive, in linear steps (never a backtracking regex). */
 export function wildcardMatch(pattern: string, text: string): boolean {
-  const p = pattern.toLowerCase();
-  const s = text.toLowerCase();
-  let pi = 0;
-  let si = 0;
-  let star = -1;
-  let mark = 0;
-  while (si < s.length) {
-    if (pi < p.length && p[pi] === '*') {
-      star = pi++;
-      mark = si;
-    } else if (pi < p.length && (p[pi] === '?' || p[pi] === s[si])) {
-      pi++;
-      si++;
-    } else if (star !== -1) {
-      pi = star + 1;
-      si = ++mark;
-    } else return false;
-  }
-  while (pi < p.length && p[pi] === '*') pi++;
-  return pi === p.length;
+  return matchWildcard(pattern.toLowerCase(), text.toLowerCase());
 }
 
 interface PatternParts {
