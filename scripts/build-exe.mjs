@@ -6,7 +6,7 @@
 // is removed from a copy first (osslsigncode), since injecting the blob would break it anyway.
 // Usage: node scripts/build-exe.mjs [--only win|linux]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -89,6 +89,12 @@ for (const t of TARGETS) {
   const size = statSync(join(out, t.exe)).size;
   process.stderr.write(`${join('build', 'exe', t.exe)}  ${(size / 1024 / 1024).toFixed(1)} MiB\n`);
 }
+// The executables carry the bundle's packages and Node.js itself: their notices ship beside them.
+writeFileSync(
+  join(out, 'THIRD-PARTY-NOTICES.txt'),
+  `Node.js ${SEA_NODE_VERSION} is embedded in each executable: MIT, with the licences of the components it includes, listed at https://github.com/nodejs/node/blob/v${SEA_NODE_VERSION}/LICENSE\n\n` +
+    readFileSync(join(build, 'esm', 'THIRD-PARTY-NOTICES.txt'), 'utf8'),
+);
 if (linuxNode && TARGETS.some((t) => t.id === 'linux')) {
   const v = execFileSync(join(out, 'clk-support-linux-x64'), ['--version'], { encoding: 'utf8' }).trim();
   process.stderr.write(`clk-support-linux-x64 --version: ${v}\n`);

@@ -6,7 +6,7 @@
 // bundle; the single executable has no file to start a worker from and scans on its main thread.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -65,8 +65,9 @@ async function one(name, kind, extra = {}) {
 // The npm package: ES modules split at every dynamic import(), so that ssh2, zod, execa and the
 // prompts load only when a command needs them. Free __dirname/__filename/require in bundled CommonJS
 // packages (ssh2) get module-local values.
-await build({
+const esm = await build({
   ...common,
+  metafile: true,
   format: 'esm',
   splitting: true,
   entryPoints: { cli: join(root, 'src/cli.ts'), 'tracer-worker': join(root, 'src/incident/tracer-worker.ts'), 'evtx-worker': join(root, 'src/logs/evtx/evtx-worker.ts') },
@@ -80,6 +81,34 @@ await build({
       ' const require = __clkRequire(import.meta.url); const __filename = __clkPath(import.meta.url); const __dirname = __clkDir(__filename);',
   },
 });
+
+// Bundling drops the packages' own files, so their licences and notices (MIT and ISC ask for the
+// copyright notice, Apache-2.0 for the NOTICE file) travel in one file beside the bundle.
+function thirdPartyNotices(metafile) {
+  const packages = new Map();
+  for (const input of Object.keys(metafile.inputs)) {
+    // The innermost node_modules: a nested copy is its own package (and version).
+    const at = input.lastIndexOf('node_modules/');
+    const m = at < 0 ? null : /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input.slice(at));
+    if (!m) continue;
+    const dir = join(root, input.slice(0, at + m[0].length));
+    const meta = existsSync(join(dir, 'package.json')) ? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) : {};
+    const key = `${m[1]}@${meta.version ?? ''}`;
+    if (!packages.has(key)) packages.set(key, dir);
+  }
+  const parts = ['Third-party software bundled into clk-support, with the licence and notice files each package ships.\n'];
+  for (const [name, dir] of [...packages].sort((a, b) => a[0].localeCompare(b[0]))) {
+    const meta = existsSync(join(dir, 'package.json')) ? JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) : {};
+    const files = readdirSync(dir).filter((f) => /^(licen[cs]e|notice|copying)(\.|$)/i.test(f)).sort();
+    parts.push(`${'='.repeat(78)}\n${name} (${typeof meta.license === 'string' ? meta.license : 'see below'})\n${'='.repeat(78)}`);
+    if (files.length === 0) parts.push(`(the package ships no licence file; package.json says: ${JSON.stringify(meta.license ?? 'nothing')})`);
+    for (const f of files) parts.push(readFileSync(join(dir, f), 'utf8').trim());
+    parts.push('');
+  }
+  return parts.join('\n\n');
+}
+
+writeFileSync(join(out, '.esm.tmp', 'THIRD-PARTY-NOTICES.txt'), thirdPartyNotices(esm.metafile));
 rmSync(join(out, 'esm'), { recursive: true, force: true });
 renameSync(join(out, '.esm.tmp'), join(out, 'esm'));
 
