@@ -115,7 +115,25 @@ renameSync(join(out, '.esm.tmp'), join(out, 'esm'));
 // The npm package's fast path: the same program as one CommonJS file, which bin/clk-support.js
 // compiles with V8's code cache (kept in the user's cache folder), so that later starts skip most
 // parsing and compiling. Beside the ES modules, so that the Tracer worker is found next to it.
-await one('cli.cjs', 'bundle');
+// ECharts (1 MB, only for the timeline page) stays out of it, in its own file required when a page
+// is drawn: a bigger cli.cjs costs every command's start-up.
+const chartsBeside = {
+  name: 'charts-beside',
+  setup(b) {
+    b.onResolve({ filter: /[/\\]timeline-charts\.js$/ }, (args) => ({ path: args.path, namespace: 'charts-beside' }));
+    b.onLoad({ filter: /.*/, namespace: 'charts-beside' }, () => ({
+      contents: "module.exports = require(require('node:path').join(__dirname, 'timeline-charts.cjs'));",
+      loader: 'js',
+    }));
+  },
+};
+await build({
+  ...common,
+  entryPoints: [join(root, 'src/incident/timeline-charts.ts')],
+  outfile: join(out, 'timeline-charts.cjs'),
+});
+await one('cli.cjs', 'bundle', { plugins: [chartsBeside] });
+renameSync(join(out, 'timeline-charts.cjs'), join(out, 'esm', 'timeline-charts.cjs'));
 renameSync(join(out, 'cli.cjs'), join(out, 'esm', 'cli.cjs'));
 
 // The single executables' main script: one CommonJS file (what node:sea runs).
