@@ -4,7 +4,8 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText, writeValueJson } from './values.js';
+import type { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
   provider: string;
@@ -333,6 +334,8 @@ interface DataPlanEntry {
   key: string;
   /** `"key":` for direct JSON rendering. */
   jsonKey: string;
+  /** jsonKey has only ASCII characters (written without UTF-8 encoding). */
+  keyAscii: boolean;
   text: string;
   index: number;
   /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
@@ -364,7 +367,8 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     const src = sourceOf(Field.Provider, c.children);
     if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
     const only = c.children.length === 1 ? c.children[0] : undefined;
-    entries.push({ key, jsonKey: jsonKey(key), text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
+    const k = jsonKey(key);
+    entries.push({ key, jsonKey: k, keyAscii: /^[\x00-\x7f]*$/.test(k), text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
   }
   return entries;
 }
@@ -457,6 +461,48 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
 }
 
 /**
+ * dataJsonFromInstance written as bytes: false (with whatever was written) where it would be null.
+ * Values of the common types go from the chunk to the output bytes without a JS string.
+ */
+function writeDataJsonFromInstance(w: ByteOut, inst: TemplateInstance): boolean {
+  const found = dataEntriesOf(inst, 0);
+  if (found === null) return false;
+  if (found === 'none') {
+    w.ascii('{}');
+    return true;
+  }
+  if (found.plan.indexKeys) return false;
+  const at = found.inst;
+  const buf = at.chunk.buf;
+  const count = at.count;
+  let first = true;
+  w.byte(0x7b);
+  for (const e of found.plan.entries) {
+    const i = e.index;
+    if (i >= 0 && i < count) {
+      const type = at.type(i);
+      if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return false;
+      if (type === ValueType.Null && e.optional) continue;
+      if (!first) w.byte(0x2c);
+      first = false;
+      if (e.keyAscii) w.ascii(e.jsonKey);
+      else w.add(e.jsonKey);
+      if (type === ValueType.Null) w.ascii('""');
+      else if (!writeValueJson(w, buf, type, at.start(i), at.end(i))) w.add(entryJson(at, e) as string);
+      continue;
+    }
+    if (!first) w.byte(0x2c);
+    first = false;
+    if (e.keyAscii) w.ascii(e.jsonKey);
+    else w.add(e.jsonKey);
+    if (i < 0) w.jsonString(e.text);
+    else w.ascii('""');
+  }
+  w.byte(0x7d);
+  return true;
+}
+
+/**
  * jsonValue(entryValue(inst, e)), knowing the value type: only text of the string types can need
  * escaping; GUIDs, SIDs, hex, times and numbers are written as they are.
  */
@@ -506,6 +552,11 @@ export class EvtxRecordImpl {
     const plan = only ? systemPlan(only.def) : null;
     // A record that needs the element tree has it resolved now: one that cannot be is skipped by the reader.
     if (!(only && plan && planApplies(only, plan))) this.systemCache = systemFromTree(rootEvent(this.resolved()));
+  }
+
+  /** The bytes of the record's chunk (timeCreatedAt's offset is into these). */
+  get chunkBuf(): Buffer {
+    return this.chunk.buf;
   }
 
   get system(): EvtxSystem {
@@ -598,6 +649,39 @@ export class EvtxRecordImpl {
       }
     }
     return jsonObject(this.data);
+  }
+
+  /** dataJson() written as UTF-8 bytes. */
+  writeDataJson(w: ByteOut): void {
+    if (!this.dataCache) {
+      const only = singleInstance(this.nodes);
+      if (only) {
+        const mark = w.pos;
+        try {
+          if (writeDataJsonFromInstance(w, only)) return;
+        } catch {
+          // the object path below reports the same damage as an empty object
+        }
+        w.pos = mark;
+      }
+    }
+    w.add(jsonObject(this.data));
+  }
+
+  /**
+   * Chunk offset of the FILETIME timeCreatedText() renders from the substitution values (its fast
+   * path), or -1 when it needs the other path.
+   */
+  timeCreatedAt(): number {
+    const t = this.system.timeCreated?.getTime();
+    if (t === undefined || !(Math.abs(t) <= 8.64e15)) return -1;
+    const only = singleInstance(this.nodes);
+    const plan = only ? systemPlan(only.def) : null;
+    if (only && plan) {
+      const at = timeSlot(plan);
+      if (at >= 0 && at < only.count && only.type(at) === ValueType.FileTime && only.end(at) - only.start(at) >= 8) return only.start(at);
+    }
+    return -1;
   }
 
   xml(): string {

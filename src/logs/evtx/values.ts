@@ -1,5 +1,8 @@
-// Decoding of BinXml substitution values (MS-EVEN6 2.2.12 value types) into JS values and XML text.
+// Decoding of BinXml substitution values (MS-EVEN6 2.2.12 value types) into JS values and XML text,
+// and the JSON of the common ones written as bytes (writeValueJson).
 // Every reader is bounds-checked against the given end: values come from untrusted sizes.
+
+import type { ByteOut } from './byte-out.js';
 
 export enum ValueType {
   Null = 0x00,
@@ -128,6 +131,31 @@ export function fastIso(d: Date): string {
   return fastIsoMs(d.getTime());
 }
 
+/** fileTimeIso(hi, lo) written as bytes. */
+export function writeFileTimeIso(w: ByteOut, hi: number, lo: number): void {
+  const rest = hi * 7296 + lo;
+  const ms = hi * 429496 + Math.floor(rest / 10000) - EPOCH_MS;
+  const sec = Math.floor(ms / 1000);
+  const prefix = isoSecondPrefix(sec);
+  if (prefix === undefined) {
+    w.ascii(String((BigInt(hi) << 32n) | BigInt(lo)));
+    return;
+  }
+  w.ascii(prefix);
+  w.byte(0x2e);
+  w.padded((ms - sec * 1000) * 10000 + (rest % 10000), 7);
+  w.byte(0x5a);
+}
+
+/** fastIsoMs(ms) written as bytes. */
+export function writeIsoMs(w: ByteOut, ms: number): void {
+  const sec = Math.floor(ms / 1000);
+  w.ascii(`${isoSecondPrefix(sec)}`);
+  w.byte(0x2e);
+  w.padded(ms - sec * 1000, 3);
+  w.byte(0x5a);
+}
+
 /** fastIso of milliseconds since 1970 (finite, within Date's range). */
 export function fastIsoMs(ms: number): string {
   const sec = Math.floor(ms / 1000);
@@ -223,6 +251,22 @@ export function sidString(buf: Buffer, off: number, end: number): string {
     s += `-${buf.readUInt32LE(p)}`;
   }
   return s;
+}
+
+/** sidString written as bytes. */
+function writeSid(w: ByteOut, buf: Buffer, off: number, end: number): void {
+  if (end - off < 8) return;
+  w.ascii('S-');
+  w.uint(buf[off]);
+  w.byte(0x2d);
+  w.uint(buf.readUIntBE(off + 2, 6));
+  const count = buf[off + 1];
+  for (let i = 0; i < count; i++) {
+    const p = off + 8 + 4 * i;
+    if (p + 4 > end) break;
+    w.byte(0x2d);
+    w.uint(buf.readUInt32LE(p));
+  }
 }
 
 /** UTF-16LE text without the trailing NULs writers often include in the value size. */
@@ -426,6 +470,88 @@ export function decodeArray(buf: Buffer, type: number, start: number, end: numbe
     if (v !== undefined) out.push(v);
   }
   return out;
+}
+
+/**
+ * The JSON of decodeScalar's value of `type` at [start, end) as the data object holds it (strings
+ * escaped, FILETIMEs as ISO text, 64-bit integers beyond 2^53 as strings), written as bytes: the
+ * UTF-8 of jsonValue(v), or of `"v"` for the other text types. false (nothing written) for the
+ * types left to the string path, and for bytes too short for their type.
+ */
+export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: number, end: number): boolean {
+  const size = end - start;
+  switch (type) {
+    case ValueType.String: {
+      if (size & 1) end--;
+      while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+      w.jsonUtf16(buf, start, end);
+      return true;
+    }
+    case ValueType.UInt8:
+      if (size < 1) return false;
+      w.uint(buf[start]);
+      return true;
+    case ValueType.UInt16:
+      if (size < 2) return false;
+      w.uint(buf.readUInt16LE(start));
+      return true;
+    case ValueType.UInt32:
+      if (size < 4) return false;
+      w.uint(buf.readUInt32LE(start));
+      return true;
+    case ValueType.Int32:
+      if (size < 4) return false;
+      w.num(buf.readInt32LE(start));
+      return true;
+    case ValueType.UInt64: {
+      if (size < 8) return false;
+      const hi = buf.readUInt32LE(start + 4);
+      if (hi >= 0x200000) return false; // beyond 2^53: a quoted string, left to the string path
+      w.uint(hi * 4294967296 + buf.readUInt32LE(start));
+      return true;
+    }
+    case ValueType.HexInt64:
+      if (size < 8) return false;
+      w.ascii('"0x');
+      w.hex8(buf.readUInt32LE(start + 4));
+      w.hex8(buf.readUInt32LE(start));
+      w.byte(0x22);
+      return true;
+    case ValueType.HexInt32:
+      if (size < 4) return false;
+      w.ascii('"0x');
+      w.hex8(buf.readUInt32LE(start));
+      w.byte(0x22);
+      return true;
+    case ValueType.FileTime:
+      if (size < 8) return false;
+      w.byte(0x22);
+      writeFileTimeIso(w, buf.readUInt32LE(start + 4), buf.readUInt32LE(start));
+      w.byte(0x22);
+      return true;
+    case ValueType.Guid:
+      if (size < 16) return false;
+      w.byte(0x22);
+      w.ascii(guidString(buf, start));
+      w.byte(0x22);
+      return true;
+    case ValueType.Sid:
+      w.byte(0x22);
+      writeSid(w, buf, start, end);
+      w.byte(0x22);
+      return true;
+    case ValueType.Binary:
+      w.byte(0x22);
+      w.hexUpper(buf, start, end);
+      w.byte(0x22);
+      return true;
+    case ValueType.Bool:
+      if (size < 1) return false;
+      w.ascii((size >= 4 ? buf.readUInt32LE(start) !== 0 : buf[start] !== 0) ? 'true' : 'false');
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Text of a scalar as it appears in rendered XML. */
