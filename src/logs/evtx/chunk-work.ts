@@ -6,6 +6,7 @@ import { recordFilter, type RecordFilterSpec } from './filter.js';
 import { readChunk, type ChunkStatus, type EvtxWarning, type Slot } from './reader.js';
 import { renderXmlRecord, writeJsonLine } from './render.js';
 import { ByteOut } from './byte-out.js';
+import type { StatsOf } from './record.js';
 
 export interface ChunkJob {
   mode: 'jsonl' | 'xml' | 'stats';
@@ -42,14 +43,15 @@ export function processChunk(job: ChunkJob, slot: Slot, index: number, fileOffse
   let records = 0;
   if (job.mode === 'stats') {
     const tally: ChunkTally = { byLevel: new Map(), byProvider: new Map(), first: Infinity, last: -Infinity };
+    const s: StatsOf = { level: 0, provider: '', timeMs: NaN };
     let r = it.next();
     while (!r.done) {
       records++;
-      const s = r.value.statsFields();
+      r.value.statsInto(s);
       tally.byLevel.set(s.level, (tally.byLevel.get(s.level) ?? 0) + 1);
       tally.byProvider.set(s.provider, (tally.byProvider.get(s.provider) ?? 0) + 1);
-      const t = s.timeCreated?.getTime();
-      if (t !== undefined && !Number.isNaN(t)) {
+      const t = s.timeMs;
+      if (!Number.isNaN(t)) {
         if (t < tally.first) tally.first = t;
         if (t > tally.last) tally.last = t;
       }

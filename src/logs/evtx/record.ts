@@ -4,7 +4,7 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText, writeValueJson } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, readFileTimeMs, scalarText, writeValueJson } from './values.js';
 import type { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
@@ -243,6 +243,48 @@ function systemFromPlan(inst: TemplateInstance, plan: Source[], only?: Set<Field
     setField(sys, src.field, decodeScalar(buf, type, start, end) ?? null);
   }
   return sys;
+}
+
+/** What `evtx stats` counts of a record: System/Level, Provider Name and TimeCreated in ms (NaN: none). */
+export interface StatsOf {
+  level: number;
+  provider: string;
+  timeMs: number;
+}
+
+/**
+ * statsFields' level, provider and TimeCreated, read from the plan into `out` (no System object,
+ * no Date per record). The record's plan applies (planApplies), as for systemFromPlan.
+ */
+function statsFromPlan(inst: TemplateInstance, plan: Source[], out: StatsOf): void {
+  out.level = 0;
+  out.provider = '';
+  out.timeMs = NaN;
+  const buf = inst.chunk.buf;
+  const count = inst.count;
+  for (const src of plan) {
+    const field = src.field;
+    if (field !== Field.Provider && field !== Field.Level && field !== Field.TimeCreated) continue;
+    let v: unknown = src.text;
+    if (src.index >= 0) {
+      if (src.index >= count) continue;
+      const type = inst.type(src.index);
+      const start = inst.start(src.index);
+      const end = inst.end(src.index);
+      if (field === Field.TimeCreated && type === ValueType.FileTime && end - start >= 8) {
+        const ms = readFileTimeMs(buf, start);
+        out.timeMs = Math.abs(ms) <= 8.64e15 ? ms : NaN; // as new Date(ms).getTime()
+        continue;
+      }
+      v = decodeScalar(buf, type, start, end) ?? null;
+    }
+    if (field === Field.Provider) out.provider = scalarText(v as Scalar);
+    else if (field === Field.Level) out.level = toInt(v) ?? 0;
+    else {
+      const t = toDate(v)?.getTime();
+      out.timeMs = t === undefined ? NaN : t;
+    }
+  }
 }
 
 export function rootEvent(nodes: XNode[]): XElement | undefined {
@@ -575,6 +617,20 @@ export class EvtxRecordImpl {
     if (this.systemCache !== undefined) return this.systemCache;
     const only = singleInstance(this.nodes)!;
     return systemFromPlan(only, systemPlan(only.def)!, STATS_FIELDS)!;
+  }
+
+  /** statsFields() into `out`, without the System object and Date when the fast path applies. */
+  statsInto(out: StatsOf): void {
+    if (this.systemCache === undefined) {
+      const only = singleInstance(this.nodes)!;
+      statsFromPlan(only, systemPlan(only.def)!, out);
+      return;
+    }
+    const s = this.systemCache;
+    out.level = s.level;
+    out.provider = s.provider;
+    const t = s.timeCreated?.getTime();
+    out.timeMs = t === undefined ? NaN : t;
   }
 
   /** System/EventRecordID, or the header's number for a record without one. */
