@@ -26,15 +26,31 @@ const SHORT_ESCAPE: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0
  */
 export class ByteOut {
   private static scratch: Buffer = Buffer.allocUnsafeSlow(4 * 65536);
-  buf: Buffer = ByteOut.scratch;
+  buf: Buffer;
   pos = 0;
+  /** Writes into the scratch buffer shared from chunk to chunk (else into its own). */
+  private readonly shared: boolean;
+
+  /** With `own`, a writer of its own (grown as needed) instead of the chunk output. */
+  constructor(own?: Buffer) {
+    this.shared = own === undefined;
+    this.buf = own ?? ByteOut.scratch;
+  }
 
   /** Room for n more bytes. */
   ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const bigger = Buffer.allocUnsafeSlow(Math.max(2 * this.buf.length, this.pos + n));
     this.buf.copy(bigger, 0, 0, this.pos);
-    ByteOut.scratch = this.buf = bigger;
+    this.buf = bigger;
+    if (this.shared) ByteOut.scratch = bigger;
+  }
+
+  /** Bytes [start, end) of src as they are. */
+  copyFrom(src: Buffer, start: number, end: number): void {
+    this.ensure(end - start);
+    src.copy(this.buf, this.pos, start, end);
+    this.pos += end - start;
   }
 
   /** Any text, encoded as UTF-8. */

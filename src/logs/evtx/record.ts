@@ -5,7 +5,7 @@ import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type Te
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
 import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, readFileTimeMs, scalarText, writeValueJson } from './values.js';
-import type { ByteOut } from './byte-out.js';
+import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
   provider: string;
@@ -382,6 +382,8 @@ interface DataPlanEntry {
   index: number;
   /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
   optional: boolean;
+  /** A Data element without Name: keyed Data[i] by its place among those present (key: its place in the template). */
+  unnamed: boolean;
 }
 
 /**
@@ -390,12 +392,22 @@ interface DataPlanEntry {
  * layout: Event = System + %n). null when the generic tree is needed (UserData, mixed content).
  */
 type DataPlan = EntriesPlan | { entries: null; nested: number } | null;
-type EntriesPlan = { entries: DataPlanEntry[]; nested: -1; /** An object lists array-index keys ("0", "1") first. */ indexKeys: boolean };
+type EntriesPlan = {
+  entries: DataPlanEntry[];
+  nested: -1;
+  /** An object lists array-index keys ("0", "1") first. */
+  indexKeys: boolean;
+  /** A name is used twice: its values are collected into an array (only writeDataGrouped does this). */
+  repeated: boolean;
+  /** A name Object.prototype has ("constructor"): the generic path's `in` test sees it as repeated. */
+  protoKeys: boolean;
+};
 
-function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
+function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): { entries: DataPlanEntry[]; repeated: boolean } | null {
   const entries: DataPlanEntry[] = [];
   const keys = new Set<string>();
   let unnamed = 0;
+  let repeated = false;
   for (const c of eventData?.children ?? []) {
     if (c.k !== NodeKind.Element) return null;
     const nameNodes = attrNodes(c, 'Name');
@@ -403,16 +415,30 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
     else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
     else return null;
-    // Repeated names (array-valued Data) are collected into arrays by the generic path.
-    if (keys.has(key)) return null;
+    // Repeated names (array-valued Data) are collected into arrays (the generic path, writeDataGrouped).
+    if (keys.has(key)) repeated = true;
     keys.add(key);
     const src = sourceOf(Field.Provider, c.children);
     if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
     const only = c.children.length === 1 ? c.children[0] : undefined;
     const k = jsonKey(key);
-    entries.push({ key, jsonKey: k, keyAscii: /^[\x00-\x7f]*$/.test(k), text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
+    entries.push({
+      key,
+      jsonKey: k,
+      keyAscii: /^[\x00-\x7f]*$/.test(k),
+      unnamed: nameNodes === undefined && c.name === 'Data',
+      text: src.text,
+      index: src.index,
+      optional: only?.k === NodeKind.Subst && only.optional,
+    });
   }
-  return entries;
+  return { entries, repeated };
+}
+
+function entriesPlan(found: { entries: DataPlanEntry[]; repeated: boolean } | null): EntriesPlan | null {
+  if (!found) return null;
+  const { entries, repeated } = found;
+  return { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)), repeated, protoKeys: entries.some((e) => !e.unnamed && e.key in Object.prototype) };
 }
 
 function dataPlan(def: TemplateDef): DataPlan {
@@ -420,15 +446,13 @@ function dataPlan(def: TemplateDef): DataPlan {
   let plan: DataPlan = null;
   const root = def.nodes.length === 1 && def.nodes[0].k === NodeKind.Element ? def.nodes[0] : undefined;
   if (root?.name === 'EventData') {
-    const entries = eventDataEntries(root);
-    plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
+    plan = entriesPlan(eventDataEntries(root));
   } else if (root?.name === 'Event' && !findElement(root.children, 'UserData')) {
     const substs = root.children.filter((n) => n.k === NodeKind.Subst);
     const others = root.children.filter((n) => n.k !== NodeKind.Subst && n.k !== NodeKind.Element);
     const eventData = findElement(root.children, 'EventData');
     if (others.length === 0 && substs.length === 0) {
-      const entries = eventDataEntries(eventData);
-      plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
+      plan = entriesPlan(eventDataEntries(eventData));
     } else if (others.length === 0 && substs.length === 1 && !eventData) {
       plan = { entries: null, nested: (substs[0] as SubstNode).index };
     }
@@ -475,6 +499,7 @@ function dataFromInstance(inst: TemplateInstance): Record<string, unknown> | nul
   if (found === null) return null;
   const data: Record<string, unknown> = {};
   if (found === 'none') return data;
+  if (found.plan.repeated) return null;
   for (const e of found.plan.entries) {
     const v = entryValue(found.inst, e);
     if (v === NEEDS_TREE) return null;
@@ -491,7 +516,7 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
   const found = dataEntriesOf(inst, 0);
   if (found === null) return null;
   if (found === 'none') return '{}';
-  if (found.plan.indexKeys) return null; // the object's key order differs from the template's
+  if (found.plan.indexKeys || found.plan.repeated) return null; // the object's key order differs from the template's
   let out = '{';
   for (const e of found.plan.entries) {
     const v = entryJson(found.inst, e);
@@ -515,15 +540,21 @@ function writeDataJsonFromInstance(w: ByteOut, inst: TemplateInstance): boolean 
   }
   if (found.plan.indexKeys) return false;
   const at = found.inst;
+  if (found.plan.repeated) return writeDataGrouped(w, at, found.plan);
   const buf = at.chunk.buf;
   const count = at.count;
+  const mark = w.pos;
   let first = true;
   w.byte(0x7b);
   for (const e of found.plan.entries) {
     const i = e.index;
     if (i >= 0 && i < count) {
       const type = at.type(i);
-      if (type === ValueType.BinXml || type & ValueType.ArrayFlag) return false;
+      if (type === ValueType.BinXml) return false;
+      if (type & ValueType.ArrayFlag) {
+        w.pos = mark;
+        return writeDataGrouped(w, at, found.plan);
+      }
       if (type === ValueType.Null && e.optional) continue;
       if (!first) w.byte(0x2c);
       first = false;
@@ -541,6 +572,102 @@ function writeDataJsonFromInstance(w: ByteOut, inst: TemplateInstance): boolean 
     else w.ascii('""');
   }
   w.byte(0x7d);
+  return true;
+}
+
+/** writeDataGrouped's values, written before their keys are grouped. */
+let side: ByteOut | undefined;
+
+/**
+ * What the generic path (extractData) gives for EventData whose names repeat or whose values are
+ * string arrays (classic events' Data of many items): unnamed Data numbered as they appear, an array
+ * substitution one value per item, a repeated name's values collected into a JSON array. false
+ * (nothing written) for what it does not cover: nested BinXml, other arrays, float values.
+ */
+function writeDataGrouped(w: ByteOut, inst: TemplateInstance, plan: EntriesPlan): boolean {
+  if (plan.protoKeys) return false;
+  const v = (side ??= new ByteOut(Buffer.allocUnsafeSlow(4096)));
+  v.pos = 0;
+  const keys: string[] = [];
+  /** Per key, start and end of each of its values in v. */
+  const ranges: number[][] = [];
+  const byKey = new Map<string, number>();
+  let unnamed = 0;
+  const put = (e: DataPlanEntry, from: number) => {
+    const k = e.unnamed ? jsonKey(`Data[${unnamed++}]`) : e.jsonKey;
+    let at = byKey.get(k);
+    if (at === undefined) {
+      byKey.set(k, (at = keys.length));
+      keys.push(k);
+      ranges.push([]);
+    }
+    ranges[at].push(from, v.pos);
+  };
+  const buf = inst.chunk.buf;
+  const count = inst.count;
+  for (const e of plan.entries) {
+    const i = e.index;
+    const from = v.pos;
+    if (i < 0) v.jsonString(e.text);
+    else if (i >= count) v.ascii('""');
+    else {
+      const type = inst.type(i);
+      const start = inst.start(i);
+      const end = inst.end(i);
+      if (type === ValueType.BinXml) return false;
+      if (type === ValueType.Null) {
+        if (e.optional) continue; // the element is left out
+        v.ascii('""');
+      } else if (type & ValueType.ArrayFlag) {
+        if ((type & 0x7f) !== ValueType.String) return false;
+        // NUL-separated UTF-16 strings (as decodeArray splits them), one element per item.
+        let s = start;
+        let items = 0;
+        for (let p = start; p + 1 < end; p += 2) {
+          if (buf[p] === 0 && buf[p + 1] === 0) {
+            const at = v.pos;
+            v.jsonUtf16(buf, s, p);
+            put(e, at);
+            items++;
+            s = p + 2;
+          }
+        }
+        if (s + 1 < end) {
+          const at = v.pos;
+          v.jsonUtf16(buf, s, end - ((end - s) & 1));
+          put(e, at);
+          items++;
+        }
+        if (items === 0) {
+          v.ascii('""');
+          put(e, from);
+        }
+        continue;
+      } else if (!writeValueJson(v, buf, type, start, end)) {
+        // Non-finite floats differ inside a JSON array (null): left to the generic path.
+        if (type === ValueType.Real32 || type === ValueType.Real64) return false;
+        v.add(entryJson(inst, e) as string);
+      }
+    }
+    put(e, from);
+  }
+  w.byte(0x7b);
+  for (let k = 0; k < keys.length; k++) {
+    if (k > 0) w.byte(0x2c);
+    w.add(keys[k]);
+    const r = ranges[k];
+    if (r.length === 2) w.copyFrom(v.buf, r[0], r[1]);
+    else {
+      w.byte(0x5b);
+      for (let j = 0; j < r.length; j += 2) {
+        if (j > 0) w.byte(0x2c);
+        w.copyFrom(v.buf, r[j], r[j + 1]);
+      }
+      w.byte(0x5d);
+    }
+  }
+  w.byte(0x7d);
+  if (v.buf.length > 1 << 20) side = undefined; // a crafted record's large values are not kept
   return true;
 }
 
