@@ -82,6 +82,8 @@ export interface TemplateDef {
   plan?: unknown;
   /** Lazily computed EventData plan (see record.ts). */
   dataPlan?: unknown;
+  /** The System plan's sources by field (see record.ts). */
+  planByField?: unknown;
 }
 
 /**

@@ -4,7 +4,7 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, readFileTimeMs, scalarText, writeValueJson } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
 import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
@@ -243,6 +243,125 @@ function systemFromPlan(inst: TemplateInstance, plan: Source[], only?: Set<Field
     setField(sys, src.field, decodeScalar(buf, type, start, end) ?? null);
   }
   return sys;
+}
+
+/** The System plan's source of each field, indexed by Field (worked out once per template). */
+function sourcesByField(def: TemplateDef, plan: Source[]): (Source | undefined)[] {
+  if (def.planByField !== undefined) return def.planByField as (Source | undefined)[];
+  const by: (Source | undefined)[] = [];
+  for (let f = Field.Provider; f <= Field.ThreadId; f++) by.push(undefined);
+  for (const src of plan) by[src.field] = src;
+  def.planByField = by;
+  return by;
+}
+
+/** A field whose substitution index is beyond the instance's values: it keeps its empty value. */
+const SKIP = Symbol('skip');
+
+/** What setField gets for a field on the plan path (SKIP: nothing). */
+function planValue(inst: TemplateInstance, src: Source): unknown {
+  if (src.index < 0) return src.text;
+  if (src.index >= inst.count) return SKIP;
+  return decodeScalar(inst.chunk.buf, inst.type(src.index), inst.start(src.index), inst.end(src.index)) ?? null;
+}
+
+/** [start, end) of a String value without its trailing NULs (as utf16() reads it). */
+function utf16End(buf: Buffer, start: number, end: number): number {
+  if ((end - start) & 1) end--;
+  while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+  return end;
+}
+
+/** `key` and the JSON text of provider / computer / channel (always present, '' when absent). */
+function writeTextField(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  w.ascii(key);
+  if (src === undefined) {
+    w.ascii('""');
+    return;
+  }
+  const i = src.index;
+  if (i >= 0 && i < inst.count && inst.type(i) === ValueType.String) {
+    const buf = inst.chunk.buf;
+    const start = inst.start(i);
+    w.jsonUtf16(buf, start, utf16End(buf, start, inst.end(i)));
+    return;
+  }
+  const v = planValue(inst, src);
+  w.jsonString(v === SKIP ? '' : scalarText(v as Scalar));
+}
+
+/** providerGuid / keywords / userSid: `key` and the value, left out when null or ''. */
+function writeOptionalText(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  if (src === undefined) return;
+  const i = src.index;
+  if (i >= 0 && i < inst.count) {
+    const buf = inst.chunk.buf;
+    const type = inst.type(i);
+    const start = inst.start(i);
+    const end = inst.end(i);
+    if (type === ValueType.Guid && end - start >= 16) {
+      w.ascii(key);
+      w.byte(0x22);
+      w.ascii(guidString(buf, start));
+      w.byte(0x22);
+      return;
+    }
+    if (type === ValueType.HexInt64 && end - start >= 8) {
+      w.ascii(key);
+      writeValueJson(w, buf, type, start, end);
+      return;
+    }
+    if (type === ValueType.Sid && end - start >= 8) {
+      w.ascii(key);
+      w.byte(0x22);
+      writeSid(w, buf, start, end);
+      w.byte(0x22);
+      return;
+    }
+    if (type === ValueType.String) {
+      const to = utf16End(buf, start, end);
+      if (to === start) return;
+      w.ascii(key);
+      w.jsonUtf16(buf, start, to);
+      return;
+    }
+  }
+  const v = planValue(inst, src);
+  if (v === SKIP || v === null || v === '') return;
+  w.ascii(key);
+  w.jsonString(scalarText(v as Scalar));
+}
+
+/** toInt of a field's value on the plan path (undefined: none). */
+function planInt(inst: TemplateInstance, src: Source | undefined): number | undefined {
+  if (src === undefined) return undefined;
+  const i = src.index;
+  if (i >= 0 && i < inst.count) {
+    const buf = inst.chunk.buf;
+    const start = inst.start(i);
+    const size = inst.end(i) - start;
+    switch (inst.type(i)) {
+      case ValueType.UInt8:
+        if (size >= 1) return buf[start];
+        break;
+      case ValueType.UInt16:
+        if (size >= 2) return buf[start] | (buf[start + 1] << 8);
+        break;
+      case ValueType.UInt32:
+        if (size >= 4) return buf.readUInt32LE(start);
+        break;
+    }
+  }
+  const v = planValue(inst, src);
+  return v === SKIP ? undefined : toInt(v);
+}
+
+/** Optional numeric field (task, opcode, processId, threadId): `key` and the number, or nothing. */
+function writeOptionalInt(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  const v = planInt(inst, src);
+  if (v === undefined) return;
+  w.ascii(key);
+  w.num(v);
 }
 
 /** What `evtx stats` counts of a record: System/Level, Provider Name and TimeCreated in ms (NaN: none). */
@@ -701,6 +820,11 @@ function singleInstance(nodes: Node[]): TemplateInstance | undefined {
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z$/;
 
+function writeId(w: ByteOut, id: bigint | number): void {
+  if (typeof id === 'bigint') w.ascii(`"${id}"`);
+  else w.num(id);
+}
+
 export class EvtxRecordImpl {
   /** Carved from chunk slack by readEvtx(..., { recover: true }), not one of the log's records. */
   recovered = false;
@@ -744,6 +868,74 @@ export class EvtxRecordImpl {
     if (this.systemCache !== undefined) return this.systemCache;
     const only = singleInstance(this.nodes)!;
     return systemFromPlan(only, systemPlan(only.def)!, STATS_FIELDS)!;
+  }
+
+  /**
+   * The start of renderJsonLine's text, from `{"recordId":` to threadId, written from the System
+   * substitution values (no System object, strings or Date); false (nothing written) when this
+   * record's System fields were decoded already or come from the element tree.
+   */
+  writeJsonHead(w: ByteOut): boolean {
+    if (this.systemCache !== undefined) return false;
+    const inst = singleInstance(this.nodes)!;
+    const def = inst.def;
+    const by = sourcesByField(def, systemPlan(def)!);
+    const buf = inst.chunk.buf;
+    w.ascii('{"recordId":');
+    const idSrc = by[Field.EventRecordId];
+    let id: number | bigint | undefined;
+    if (idSrc !== undefined && idSrc.index >= 0 && idSrc.index < inst.count && inst.type(idSrc.index) === ValueType.UInt64 && inst.end(idSrc.index) - inst.start(idSrc.index) >= 8 && buf.readUInt32LE(inst.start(idSrc.index) + 4) < 0x200000) {
+      const at = inst.start(idSrc.index);
+      id = buf.readUInt32LE(at + 4) * 4294967296 + buf.readUInt32LE(at);
+    } else if (idSrc !== undefined) {
+      const v = planValue(inst, idSrc);
+      id = v === SKIP ? undefined : toRecordId(v);
+    }
+    writeId(w, id ?? this.headerRecordId);
+    w.ascii(',"headerRecordId":');
+    writeId(w, this.headerRecordId);
+    w.ascii(',"timeCreated":');
+    const t = by[Field.TimeCreated];
+    const ti = t === undefined ? -1 : t.index;
+    if (ti >= 0 && ti < inst.count && inst.type(ti) === ValueType.FileTime && inst.end(ti) - inst.start(ti) >= 8) {
+      const at = inst.start(ti);
+      if (Math.abs(readFileTimeMs(buf, at)) <= 8.64e15) {
+        w.byte(0x22);
+        writeFileTimeIso(w, buf.readUInt32LE(at + 4), buf.readUInt32LE(at));
+        w.byte(0x22);
+      } else w.ascii('null');
+    } else {
+      // Text or other types: as timeCreatedText and renderJsonLine do it.
+      const created = this.timeCreatedText();
+      const ms = this.system.timeCreated?.getTime();
+      w.ascii(created !== undefined ? `"${created}"` : ms !== undefined && Math.abs(ms) <= 8.64e15 ? `"${fastIsoMs(ms)}"` : 'null');
+    }
+    w.ascii(',"writtenTime":');
+    const ms = this.writtenMs;
+    if (Math.abs(ms) <= 8.64e15) {
+      w.byte(0x22);
+      writeIsoMs(w, ms);
+      w.byte(0x22);
+    } else w.ascii('null');
+    writeTextField(w, inst, by[Field.Provider], ',"provider":');
+    writeOptionalText(w, inst, by[Field.ProviderGuid], ',"providerGuid":');
+    w.ascii(',"eventId":');
+    w.num(planInt(inst, by[Field.EventId]) ?? 0);
+    const level = planInt(inst, by[Field.Level]) ?? 0;
+    w.ascii(',"level":');
+    w.num(level);
+    w.ascii(',"levelName":"');
+    w.ascii(levelName(level));
+    w.byte(0x22);
+    writeOptionalInt(w, inst, by[Field.Task], ',"task":');
+    writeOptionalInt(w, inst, by[Field.Opcode], ',"opcode":');
+    writeOptionalText(w, inst, by[Field.Keywords], ',"keywords":');
+    writeTextField(w, inst, by[Field.Computer], ',"computer":');
+    writeTextField(w, inst, by[Field.Channel], ',"channel":');
+    writeOptionalText(w, inst, by[Field.UserSid], ',"userSid":');
+    writeOptionalInt(w, inst, by[Field.ProcessId], ',"processId":');
+    writeOptionalInt(w, inst, by[Field.ThreadId], ',"threadId":');
+    return true;
   }
 
   /** statsFields() into `out`, without the System object and Date when the fast path applies. */

@@ -4,21 +4,10 @@
 import type { EvtxRecord } from './index.js';
 import { EvtxRecordImpl } from './record.js';
 import { jsonObject, jsonString } from './json.js';
-import { fastIsoMs, writeFileTimeIso, writeIsoMs } from './values.js';
+import { fastIsoMs, levelName, writeFileTimeIso, writeIsoMs } from './values.js';
 import type { ByteOut } from './byte-out.js';
 
-export const LEVEL_NAMES: Record<number, string> = {
-  0: 'LogAlways',
-  1: 'Critical',
-  2: 'Error',
-  3: 'Warning',
-  4: 'Information',
-  5: 'Verbose',
-};
-
-export function levelName(level: number): string {
-  return LEVEL_NAMES[level] ?? `Level${level}`;
-}
+export { LEVEL_NAMES, levelName } from './values.js';
 
 /**
  * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
@@ -56,6 +45,15 @@ export function writeJsonLine(w: ByteOut, r: EvtxRecord): void {
     w.add(`${renderJsonLine(r)}\n`);
     return;
   }
+  if (!r.writeJsonHead(w)) writeHeadFromSystem(w, r);
+  if (r.recovered) w.ascii(',"recovered":true');
+  w.ascii(',"data":');
+  r.writeDataJson(w);
+  w.ascii('}\n');
+}
+
+/** writeJsonHead from the System object (records decoded from the element tree, or already asked). */
+function writeHeadFromSystem(w: ByteOut, r: EvtxRecordImpl): void {
   const s = r.system;
   w.ascii('{"recordId":');
   writeId(w, r.recordId);
@@ -120,10 +118,6 @@ export function writeJsonLine(w: ByteOut, r: EvtxRecord): void {
     w.ascii(',"threadId":');
     w.num(s.threadId);
   }
-  if (r.recovered) w.ascii(',"recovered":true');
-  w.ascii(',"data":');
-  r.writeDataJson(w);
-  w.ascii('}\n');
 }
 
 function writeId(w: ByteOut, id: bigint | number): void {

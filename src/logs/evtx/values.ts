@@ -33,6 +33,20 @@ export enum ValueType {
   ArrayFlag = 0x80,
 }
 
+export const LEVEL_NAMES: Record<number, string> = {
+  0: 'LogAlways',
+  1: 'Critical',
+  2: 'Error',
+  3: 'Warning',
+  4: 'Information',
+  5: 'Verbose',
+};
+
+/** The name of a System/Level number (Level7 for one without a name). */
+export function levelName(level: number): string {
+  return LEVEL_NAMES[level] ?? `Level${level}`;
+}
+
 /** A FILETIME kept at full 100 ns precision; renders like the Windows XML export. */
 export class FileTime {
   constructor(
@@ -254,7 +268,7 @@ export function sidString(buf: Buffer, off: number, end: number): string {
 }
 
 /** sidString written as bytes. */
-function writeSid(w: ByteOut, buf: Buffer, off: number, end: number): void {
+export function writeSid(w: ByteOut, buf: Buffer, off: number, end: number): void {
   if (end - off < 8) return;
   w.ascii('S-');
   w.uint(buf[off]);
