@@ -2,7 +2,7 @@
 // Template definitions are parsed once into a small tree and cached per chunk by offset; a record is
 // a template instance (definition + value slices). Substituted values are decoded only on demand.
 
-import { ValueType, ucs2 } from './values.js';
+import { ValueType, u16le, u32le, ucs2 } from './values.js';
 
 /** Thrown for malformed BinXml; the reader turns it into a 'record' warning. */
 export class BinXmlError extends Error {}
@@ -222,14 +222,14 @@ export class Parser {
 
   private u16(): number {
     this.need(2);
-    const v = this.ctx.buf.readUInt16LE(this.p);
+    const v = u16le(this.ctx.buf, this.p);
     this.p += 2;
     return v;
   }
 
   private u32(): number {
     this.need(4);
-    const v = this.ctx.buf.readUInt32LE(this.p);
+    const v = u32le(this.ctx.buf, this.p);
     this.p += 4;
     return v;
   }
@@ -375,7 +375,7 @@ export class Parser {
 
   private plausibleName(at: number, after: number): boolean {
     if (at + 4 > this.end) return false;
-    const off = this.ctx.buf.readUInt32LE(at);
+    const off = u32le(this.ctx.buf, at);
     return off === after || (off >= 512 && off + 8 <= this.ctx.len && off < after);
   }
 

@@ -4,7 +4,7 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, u32le, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
 import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
@@ -348,7 +348,7 @@ function planInt(inst: TemplateInstance, src: Source | undefined): number | unde
         if (size >= 2) return buf[start] | (buf[start + 1] << 8);
         break;
       case ValueType.UInt32:
-        if (size >= 4) return buf.readUInt32LE(start);
+        if (size >= 4) return u32le(buf, start);
         break;
     }
   }
@@ -884,9 +884,9 @@ export class EvtxRecordImpl {
     w.ascii('{"recordId":');
     const idSrc = by[Field.EventRecordId];
     let id: number | bigint | undefined;
-    if (idSrc !== undefined && idSrc.index >= 0 && idSrc.index < inst.count && inst.type(idSrc.index) === ValueType.UInt64 && inst.end(idSrc.index) - inst.start(idSrc.index) >= 8 && buf.readUInt32LE(inst.start(idSrc.index) + 4) < 0x200000) {
+    if (idSrc !== undefined && idSrc.index >= 0 && idSrc.index < inst.count && inst.type(idSrc.index) === ValueType.UInt64 && inst.end(idSrc.index) - inst.start(idSrc.index) >= 8 && u32le(buf, inst.start(idSrc.index) + 4) < 0x200000) {
       const at = inst.start(idSrc.index);
-      id = buf.readUInt32LE(at + 4) * 4294967296 + buf.readUInt32LE(at);
+      id = u32le(buf, at + 4) * 4294967296 + u32le(buf, at);
     } else if (idSrc !== undefined) {
       const v = planValue(inst, idSrc);
       id = v === SKIP ? undefined : toRecordId(v);
@@ -901,7 +901,7 @@ export class EvtxRecordImpl {
       const at = inst.start(ti);
       if (Math.abs(readFileTimeMs(buf, at)) <= 8.64e15) {
         w.byte(0x22);
-        writeFileTimeIso(w, buf.readUInt32LE(at + 4), buf.readUInt32LE(at));
+        writeFileTimeIso(w, u32le(buf, at + 4), u32le(buf, at));
         w.byte(0x22);
       } else w.ascii('null');
     } else {

@@ -33,6 +33,18 @@ export enum ValueType {
   ArrayFlag = 0x80,
 }
 
+/**
+ * Little-endian u32 / u16 at o, for offsets the caller has checked against the chunk's length
+ * (Buffer's readers check again, which showed in profiles).
+ */
+export function u32le(buf: Buffer, o: number): number {
+  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16)) + buf[o + 3] * 0x1000000;
+}
+
+export function u16le(buf: Buffer, o: number): number {
+  return buf[o] | (buf[o + 1] << 8);
+}
+
 export const LEVEL_NAMES: Record<number, string> = {
   0: 'LogAlways',
   1: 'Critical',
@@ -88,7 +100,7 @@ function fileTimeMs(hi: number, lo: number): number {
 
 /** Milliseconds since 1970 of the FILETIME at off. */
 export function readFileTimeMs(buf: Buffer, off: number): number {
-  return fileTimeMs(buf.readUInt32LE(off + 4), buf.readUInt32LE(off));
+  return fileTimeMs(u32le(buf, off + 4), u32le(buf, off));
 }
 
 export function readFileTimeDate(buf: Buffer, off: number): Date {
@@ -507,11 +519,11 @@ export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: num
       return true;
     case ValueType.UInt16:
       if (size < 2) return false;
-      w.uint(buf.readUInt16LE(start));
+      w.uint(u16le(buf, start));
       return true;
     case ValueType.UInt32:
       if (size < 4) return false;
-      w.uint(buf.readUInt32LE(start));
+      w.uint(u32le(buf, start));
       return true;
     case ValueType.Int32:
       if (size < 4) return false;
@@ -519,28 +531,28 @@ export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: num
       return true;
     case ValueType.UInt64: {
       if (size < 8) return false;
-      const hi = buf.readUInt32LE(start + 4);
+      const hi = u32le(buf, start + 4);
       if (hi >= 0x200000) return false; // beyond 2^53: a quoted string, left to the string path
-      w.uint(hi * 4294967296 + buf.readUInt32LE(start));
+      w.uint(hi * 4294967296 + u32le(buf, start));
       return true;
     }
     case ValueType.HexInt64:
       if (size < 8) return false;
       w.ascii('"0x');
-      w.hex8(buf.readUInt32LE(start + 4));
-      w.hex8(buf.readUInt32LE(start));
+      w.hex8(u32le(buf, start + 4));
+      w.hex8(u32le(buf, start));
       w.byte(0x22);
       return true;
     case ValueType.HexInt32:
       if (size < 4) return false;
       w.ascii('"0x');
-      w.hex8(buf.readUInt32LE(start));
+      w.hex8(u32le(buf, start));
       w.byte(0x22);
       return true;
     case ValueType.FileTime:
       if (size < 8) return false;
       w.byte(0x22);
-      writeFileTimeIso(w, buf.readUInt32LE(start + 4), buf.readUInt32LE(start));
+      writeFileTimeIso(w, u32le(buf, start + 4), u32le(buf, start));
       w.byte(0x22);
       return true;
     case ValueType.Guid:
@@ -561,7 +573,7 @@ export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: num
       return true;
     case ValueType.Bool:
       if (size < 1) return false;
-      w.ascii((size >= 4 ? buf.readUInt32LE(start) !== 0 : buf[start] !== 0) ? 'true' : 'false');
+      w.ascii((size >= 4 ? u32le(buf, start) !== 0 : buf[start] !== 0) ? 'true' : 'false');
       return true;
     default:
       return false;
