@@ -4,7 +4,7 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, u32le, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, u32le, utf16Cached, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
 import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
@@ -393,6 +393,10 @@ function statsFromPlan(inst: TemplateInstance, plan: Source[], out: StatsOf): vo
       if (field === Field.TimeCreated && type === ValueType.FileTime && end - start >= 8) {
         const ms = readFileTimeMs(buf, start);
         out.timeMs = Math.abs(ms) <= 8.64e15 ? ms : NaN; // as new Date(ms).getTime()
+        continue;
+      }
+      if (field === Field.Provider && type === ValueType.String) {
+        out.provider = utf16Cached(buf, start, end);
         continue;
       }
       v = decodeScalar(buf, type, start, end) ?? null;

@@ -302,6 +302,34 @@ export function utf16(buf: Buffer, start: number, end: number): string {
   return end > start ? ucs2(buf, start, end) : '';
 }
 
+// Short texts that repeat from record to record (provider names): comparing the bytes with the
+// last text decoded in the same slot costs less than decoding, and the Map lookups of `evtx stats`
+// then hash a string they have seen before.
+const TEXT_SLOTS = 32;
+const MAX_CACHED_BYTES = 128;
+const textBytes: Uint8Array[] = Array.from({ length: TEXT_SLOTS }, () => new Uint8Array(0));
+const textStrings: string[] = new Array<string>(TEXT_SLOTS).fill('');
+
+/** utf16(buf, start, end), the same string object as last time when the bytes are. */
+export function utf16Cached(buf: Buffer, start: number, end: number): string {
+  if ((end - start) & 1) end--;
+  while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > MAX_CACHED_BYTES) return ucs2(buf, start, end);
+  const slot = (n ^ buf[start] ^ (buf[end - 2] << 2) ^ (buf[start + (n >> 1)] << 4)) & (TEXT_SLOTS - 1);
+  const cached = textBytes[slot];
+  if (cached.length === n) {
+    let i = 0;
+    while (i < n && cached[i] === buf[start + i]) i++;
+    if (i === n) return textStrings[slot];
+  }
+  const text = ucs2(buf, start, end);
+  textBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
+  textStrings[slot] = text;
+  return text;
+}
+
 function ansi(buf: Buffer, start: number, end: number): string {
   while (end > start && buf[end - 1] === 0) end--;
   return latin1(buf, start, end);
