@@ -69,6 +69,15 @@ export class ByteOut {
     this.pos = p;
   }
 
+  /** Bytes [start, start + n) of a small array (a loop: set() costs more at these sizes). */
+  bytes(src: Uint8Array, start: number, n: number): void {
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < start + n; i++) buf[p++] = src[i];
+    this.pos = p;
+  }
+
   byte(b: number): void {
     this.ensure(1);
     this.buf[this.pos++] = b;

@@ -4,7 +4,7 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, guidString, levelName, readFileTimeDate, readFileTimeMs, scalarText, u32le, utf16Cached, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, levelName, writeGuid, readFileTimeDate, readFileTimeMs, scalarText, u32le, utf16Cached, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
 import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
@@ -302,7 +302,7 @@ function writeOptionalText(w: ByteOut, inst: TemplateInstance, src: Source | und
     if (type === ValueType.Guid && end - start >= 16) {
       w.ascii(key);
       w.byte(0x22);
-      w.ascii(guidString(buf, start));
+      writeGuid(w, buf, start);
       w.byte(0x22);
       return;
     }
@@ -499,8 +499,8 @@ interface DataPlanEntry {
   key: string;
   /** `"key":` for direct JSON rendering. */
   jsonKey: string;
-  /** jsonKey has only ASCII characters (written without UTF-8 encoding). */
-  keyAscii: boolean;
+  /** jsonKey's bytes. */
+  keyBytes: Uint8Array;
   text: string;
   index: number;
   /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
@@ -548,7 +548,7 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     entries.push({
       key,
       jsonKey: k,
-      keyAscii: /^[\x00-\x7f]*$/.test(k),
+      keyBytes: Buffer.from(k, 'utf8'),
       unnamed: nameNodes === undefined && c.name === 'Data',
       text: src.text,
       index: src.index,
@@ -681,16 +681,14 @@ function writeDataJsonFromInstance(w: ByteOut, inst: TemplateInstance): boolean 
       if (type === ValueType.Null && e.optional) continue;
       if (!first) w.byte(0x2c);
       first = false;
-      if (e.keyAscii) w.ascii(e.jsonKey);
-      else w.add(e.jsonKey);
+      w.bytes(e.keyBytes, 0, e.keyBytes.length);
       if (type === ValueType.Null) w.ascii('""');
       else if (!writeValueJson(w, buf, type, at.start(i), at.end(i))) w.add(entryJson(at, e) as string);
       continue;
     }
     if (!first) w.byte(0x2c);
     first = false;
-    if (e.keyAscii) w.ascii(e.jsonKey);
-    else w.add(e.jsonKey);
+    w.bytes(e.keyBytes, 0, e.keyBytes.length);
     if (i < 0) w.jsonString(e.text);
     else w.ascii('""');
   }

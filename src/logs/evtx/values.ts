@@ -129,6 +129,19 @@ const isoSeconds = new Float64Array(ISO_SLOTS).fill(NaN);
 const isoTexts: string[] = new Array<string>(ISO_SLOTS).fill('');
 let isoMinute = NaN;
 let isoMinutePrefix = '';
+/** The same texts as bytes (ASCII, at most ISO_BYTES each), for the JSON byte writer. */
+const ISO_BYTES = 32;
+const isoSlab = new Uint8Array(ISO_SLOTS * ISO_BYTES);
+
+/** Writes the "YYYY-MM-DDTHH:MM:SS" of a second (as isoSecondPrefix); false when it has none. */
+function writeIsoSecond(w: ByteOut, sec: number): boolean {
+  const slot = sec & (ISO_SLOTS - 1);
+  if (isoSeconds[slot] !== sec && isoSecondPrefix(sec) === undefined) return false;
+  const text = isoTexts[slot];
+  if (text.length > ISO_BYTES) w.ascii(text);
+  else w.bytes(isoSlab, slot * ISO_BYTES, text.length);
+  return true;
+}
 
 /**
  * "YYYY-MM-DDTHH:MM:SS" of a second since 1970. Date.toISOString() is a slow runtime call and
@@ -149,6 +162,7 @@ function isoSecondPrefix(sec: number): string | undefined {
   const text = `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
   isoSeconds[slot] = sec;
   isoTexts[slot] = text;
+  if (text.length <= ISO_BYTES) for (let i = 0; i < text.length; i++) isoSlab[slot * ISO_BYTES + i] = text.charCodeAt(i);
   return text;
 }
 
@@ -162,12 +176,10 @@ export function writeFileTimeIso(w: ByteOut, hi: number, lo: number): void {
   const rest = hi * 7296 + lo;
   const ms = hi * 429496 + Math.floor(rest / 10000) - EPOCH_MS;
   const sec = Math.floor(ms / 1000);
-  const prefix = isoSecondPrefix(sec);
-  if (prefix === undefined) {
+  if (!writeIsoSecond(w, sec)) {
     w.ascii(String((BigInt(hi) << 32n) | BigInt(lo)));
     return;
   }
-  w.ascii(prefix);
   w.byte(0x2e);
   w.padded((ms - sec * 1000) * 10000 + (rest % 10000), 7);
   w.byte(0x5a);
@@ -176,7 +188,7 @@ export function writeFileTimeIso(w: ByteOut, hi: number, lo: number): void {
 /** fastIsoMs(ms) written as bytes. */
 export function writeIsoMs(w: ByteOut, ms: number): void {
   const sec = Math.floor(ms / 1000);
-  w.ascii(`${isoSecondPrefix(sec)}`);
+  if (!writeIsoSecond(w, sec)) w.ascii('undefined'); // as `${undefined}` in fastIsoMs
   w.byte(0x2e);
   w.padded(ms - sec * 1000, 3);
   w.byte(0x5a);
@@ -239,6 +251,19 @@ export function hexUpper(buf: Buffer, start: number, end: number): string {
 const GUID_SLOTS = 256;
 const guidWords = new Float64Array(GUID_SLOTS * 4).fill(-1);
 const guidText: string[] = new Array<string>(GUID_SLOTS).fill('');
+const guidSlab = new Uint8Array(GUID_SLOTS * 38); // the same texts as bytes ({8-4-4-4-12}: 38)
+
+/** guidString(buf, off) written as bytes. */
+export function writeGuid(w: ByteOut, buf: Buffer, off: number): void {
+  const a = u32le(buf, off);
+  const b = u32le(buf, off + 4);
+  const c = u32le(buf, off + 8);
+  const d = u32le(buf, off + 12);
+  const slot = (a ^ b ^ c ^ d ^ (a >>> 16)) & (GUID_SLOTS - 1);
+  const at = slot * 4;
+  if (!(guidWords[at] === a && guidWords[at + 1] === b && guidWords[at + 2] === c && guidWords[at + 3] === d)) guidString(buf, off);
+  w.bytes(guidSlab, slot * 38, 38);
+}
 
 export function guidString(buf: Buffer, off: number): string {
   const a = buf.readUInt32LE(off);
@@ -261,6 +286,7 @@ export function guidString(buf: Buffer, off: number): string {
   guidWords[w + 2] = c;
   guidWords[w + 3] = d;
   guidText[slot] = g;
+  for (let i = 0; i < 38; i++) guidSlab[slot * 38 + i] = g.charCodeAt(i);
   return g;
 }
 
@@ -586,7 +612,7 @@ export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: num
     case ValueType.Guid:
       if (size < 16) return false;
       w.byte(0x22);
-      w.ascii(guidString(buf, start));
+      writeGuid(w, buf, start);
       w.byte(0x22);
       return true;
     case ValueType.Sid:
