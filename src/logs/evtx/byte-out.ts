@@ -16,6 +16,10 @@ const HEX = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
 const HEX_UPPER = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 65, 66, 67, 68, 69, 70]; // 0-9A-F
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+/** 1 for the bytes JSON writes as they are (printable ASCII but " and \\), by byte value. */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c < 0x80; c++) PLAIN[c] = c === QUOTE || c === BACKSLASH ? 0 : 1;
+
 /** JSON.stringify's short escapes of C0 controls (the others are \u00xx). */
 const SHORT_ESCAPE: Record<number, number> = { 8: 0x62, 9: 0x74, 10: 0x6e, 12: 0x66, 13: 0x72 };
 
@@ -165,7 +169,7 @@ export class ByteOut {
     // ASCII without escapes (nearly all text): one byte per unit.
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH) break;
+      if (c >= 0x80 || PLAIN[c] === 0) break;
       buf[p++] = c;
     }
     for (; i < n; i++) {
@@ -196,7 +200,7 @@ export class ByteOut {
     let i = start;
     for (; i < end; i += 2) {
       const c = src[i];
-      if (src[i + 1] !== 0 || c < 0x20 || c >= 0x80 || c === QUOTE || c === BACKSLASH) break;
+      if (src[i + 1] !== 0 || PLAIN[c] === 0) break;
       buf[p++] = c;
     }
     for (; i < end; i += 2) {
