@@ -388,3 +388,19 @@ describe('fidelity details', () => {
     expect(renderXml(nodes)).toBe('<Da_ta_ a="x\ufffd">v\ufffd&amp;</Da_ta_>\n');
   });
 });
+
+describe('utf16Cached', () => {
+  it('gives what utf16 decoding gives, for repeated, colliding and trailing-NUL texts', async () => {
+    const { utf16Cached, utf16 } = await import('../../src/logs/evtx/values.js');
+    const texts = ['Service Control Manager', 'Service Control Managex', 'EventLog', 'EventLog\u0000\u0000', 'é日😀', '', 'x'.repeat(200)];
+    for (let round = 0; round < 3; round++) {
+      for (const t of texts) {
+        const buf = Buffer.concat([Buffer.from([1]), Buffer.from(t, 'utf16le'), Buffer.from([0])]);
+        const end = buf.length - 1;
+        expect(utf16Cached(buf, 1, end)).toBe(utf16(buf, 1, end));
+        // An odd length drops the last byte, as utf16 does.
+        expect(utf16Cached(buf, 1, end + 1)).toBe(utf16(buf, 1, end + 1));
+      }
+    }
+  });
+});

@@ -2,7 +2,7 @@
 // Template definitions are parsed once into a small tree and cached per chunk by offset; a record is
 // a template instance (definition + value slices). Substituted values are decoded only on demand.
 
-import { ValueType, ucs2 } from './values.js';
+import { ValueType, u16le, u32le, ucs2 } from './values.js';
 
 /** Thrown for malformed BinXml; the reader turns it into a 'record' warning. */
 export class BinXmlError extends Error {}
@@ -82,6 +82,8 @@ export interface TemplateDef {
   plan?: unknown;
   /** Lazily computed EventData plan (see record.ts). */
   dataPlan?: unknown;
+  /** The System plan's sources by field (see record.ts). */
+  planByField?: unknown;
 }
 
 /**
@@ -97,26 +99,25 @@ export class TemplateInstance {
     readonly chunk: ChunkContext,
     /** Chunk offset of the descriptors: per value u16 size, u8 type, u8 padding. */
     private readonly descriptors: number,
-    private readonly starts: number[],
+    /** Chunk offsets of the values, at [base, base + count) (a slab shared by the chunk's instances). */
+    private readonly starts: Int32Array | number[],
     readonly depth: number,
+    private readonly base = 0,
+    readonly count = starts.length,
   ) {}
-
-  get count(): number {
-    return this.starts.length;
-  }
 
   type(i: number): number {
     return this.chunk.buf[this.descriptors + 4 * i + 2];
   }
 
   start(i: number): number {
-    return this.starts[i];
+    return this.starts[this.base + i];
   }
 
   end(i: number): number {
     const d = this.descriptors + 4 * i;
     const buf = this.chunk.buf;
-    return this.starts[i] + (buf[d] | (buf[d + 1] << 8));
+    return this.starts[this.base + i] + (buf[d] | (buf[d + 1] << 8));
   }
 
   /** The nodes of BinXml value i, parsed once (the reader parses them all when it reads the record). */
@@ -138,6 +139,10 @@ export class TemplateInstance {
 /** Cache marker for a template definition being parsed (a plain object: creating Errors is costly). */
 const IN_PROGRESS: TemplateDef = { offset: -1, nodes: [] };
 
+const NO_STARTS = new Int32Array(0);
+/** Value offsets per slab: a chunk's records fill one or a few (no array per template instance). */
+const STARTS_SLAB = 4096;
+
 /** Per-chunk state: the chunk bytes plus the name and template caches (dropped with the chunk). */
 export class ChunkContext {
   readonly names = new Map<number, string>();
@@ -147,10 +152,24 @@ export class ChunkContext {
    * templates; crafted ones could point every record at a different 64 KiB "definition".
    */
   private templateBudget = 16 * 65536;
+  /** Value offsets of template instances (TemplateInstance.start), filled from `startsUsed` on. */
+  starts: Int32Array = NO_STARTS;
+  private startsUsed = 0;
   constructor(
     readonly buf: Buffer,
     readonly len: number,
   ) {}
+
+  /** Room for n value offsets in `starts`: their index there (a new slab when this one is full). */
+  reserveStarts(n: number): number {
+    if (this.startsUsed + n > this.starts.length) {
+      this.starts = new Int32Array(Math.max(STARTS_SLAB, n));
+      this.startsUsed = 0;
+    }
+    const base = this.startsUsed;
+    this.startsUsed += n;
+    return base;
+  }
 
   /** Name structure at chunk offset: u32 next, u16 hash, u16 nchars, UTF-16LE chars, u16 NUL. */
   name(off: number): string {
@@ -220,14 +239,14 @@ export class Parser {
 
   private u16(): number {
     this.need(2);
-    const v = this.ctx.buf.readUInt16LE(this.p);
+    const v = u16le(this.ctx.buf, this.p);
     this.p += 2;
     return v;
   }
 
   private u32(): number {
     this.need(4);
-    const v = this.ctx.buf.readUInt32LE(this.p);
+    const v = u32le(this.ctx.buf, this.p);
     this.p += 4;
     return v;
   }
@@ -324,17 +343,19 @@ export class Parser {
     const def = this.ctx.template(defOff);
     const count = this.u32();
     if (count * 4 > this.end - this.p) throw new BinXmlError(`template instance claims ${count} values`);
-    const starts: number[] = [];
+    const base = this.ctx.reserveStarts(count);
+    const starts = this.ctx.starts;
     const buf = this.ctx.buf;
     const descriptors = this.p;
     let v = this.p + count * 4;
-    for (let d = descriptors; d < descriptors + count * 4; d += 4) {
-      starts.push(v);
+    for (let k = 0; k < count; k++) {
+      const d = descriptors + 4 * k;
+      starts[base + k] = v;
       v += buf[d] | (buf[d + 1] << 8);
     }
     if (v > this.end) throw new BinXmlError('substitution values run past the record');
     this.p = v;
-    return new TemplateInstance(def, this.ctx, descriptors, starts, this.depth);
+    return new TemplateInstance(def, this.ctx, descriptors, starts, this.depth, base, count);
   }
 
   private element(level: number): ElementNode {
@@ -373,7 +394,7 @@ export class Parser {
 
   private plausibleName(at: number, after: number): boolean {
     if (at + 4 > this.end) return false;
-    const off = this.ctx.buf.readUInt32LE(at);
+    const off = u32le(this.ctx.buf, at);
     return off === after || (off >= 512 && off + 8 <= this.ctx.len && off < after);
   }
 

@@ -4,7 +4,9 @@
 
 import { recordFilter, type RecordFilterSpec } from './filter.js';
 import { readChunk, type ChunkStatus, type EvtxWarning, type Slot } from './reader.js';
-import { renderJsonLine, renderXmlRecord } from './render.js';
+import { renderXmlRecord, writeJsonLine } from './render.js';
+import { ByteOut } from './byte-out.js';
+import type { StatsOf } from './record.js';
 
 export interface ChunkJob {
   mode: 'jsonl' | 'xml' | 'stats';
@@ -33,43 +35,6 @@ export interface ChunkOutcome {
   tally?: ChunkTally;
 }
 
-/**
- * Node's UTF-8 writer behind buf.write(text, offset, 'utf8'), without the encoding-name dispatch
- * (undocumented, like the slices in values.ts: write() is used should a Node version lack it).
- */
-const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, text: string, offset: number) => number }).utf8Write;
-
-const MAX_UTF8_PER_UNIT = 3; // UTF-8 bytes per UTF-16 code unit, at most
-
-/**
- * Output bytes of one chunk: records are encoded as they are rendered (no joined string) into a
- * scratch buffer kept from chunk to chunk, then copied into a buffer of the exact size (handed to
- * the stream, or moved from a decoding thread: its size is all the memory a chunk in flight holds).
- */
-class ChunkBytes {
-  private static scratch: Buffer = Buffer.allocUnsafeSlow(4 * 65536);
-  private len = 0;
-
-  add(text: string): void {
-    let buf = ChunkBytes.scratch;
-    const worst = MAX_UTF8_PER_UNIT * text.length;
-    if (this.len + worst > buf.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * buf.length, this.len + worst));
-      buf.copy(bigger, 0, 0, this.len);
-      ChunkBytes.scratch = buf = bigger;
-    }
-    this.len += utf8Write ? utf8Write.call(buf, text, this.len) : buf.write(text, this.len, 'utf8');
-  }
-
-  take(): Uint8Array {
-    const out = Buffer.allocUnsafeSlow(this.len);
-    ChunkBytes.scratch.copy(out, 0, 0, this.len);
-    // A crafted chunk can need a large scratch buffer once: not kept for the rest of the file.
-    if (ChunkBytes.scratch.length > 16 * 65536) ChunkBytes.scratch = Buffer.allocUnsafeSlow(4 * 65536);
-    return out;
-  }
-}
-
 /** Parses chunk slot `slot` (chunk `index` at `fileOffset`) and does `job` with its records. */
 export function processChunk(job: ChunkJob, slot: Slot, index: number, fileOffset: number): ChunkOutcome {
   const warnings: EvtxWarning[] = [];
@@ -78,14 +43,15 @@ export function processChunk(job: ChunkJob, slot: Slot, index: number, fileOffse
   let records = 0;
   if (job.mode === 'stats') {
     const tally: ChunkTally = { byLevel: new Map(), byProvider: new Map(), first: Infinity, last: -Infinity };
+    const s: StatsOf = { level: 0, provider: '', timeMs: NaN };
     let r = it.next();
     while (!r.done) {
       records++;
-      const s = r.value.statsFields();
+      r.value.statsInto(s);
       tally.byLevel.set(s.level, (tally.byLevel.get(s.level) ?? 0) + 1);
       tally.byProvider.set(s.provider, (tally.byProvider.get(s.provider) ?? 0) + 1);
-      const t = s.timeCreated?.getTime();
-      if (t !== undefined && !Number.isNaN(t)) {
+      const t = s.timeMs;
+      if (!Number.isNaN(t)) {
         if (t < tally.first) tally.first = t;
         if (t > tally.last) tally.last = t;
       }
@@ -93,13 +59,16 @@ export function processChunk(job: ChunkJob, slot: Slot, index: number, fileOffse
     }
     return { status: r.value, warnings, records, tally };
   }
-  const out = new ChunkBytes();
+  const out = new ByteOut();
   const xml = job.mode === 'xml';
   let r = it.next();
   while (!r.done) {
     records++;
     const rec = r.value;
-    if (!keep || keep(rec)) out.add(xml ? renderXmlRecord(rec) : `${renderJsonLine(rec)}\n`);
+    if (keep && !keep(rec)) {
+      // left out by the filter
+    } else if (xml) out.add(renderXmlRecord(rec));
+    else writeJsonLine(out, rec);
     r = it.next();
   }
   return { status: r.value, warnings, records, bytes: out.take() };

@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { type Node, ChunkContext, NodeKind, parseStream } from './binxml.js';
 import { EvtxRecordImpl } from './record.js';
-import { ValueType, readFileTimeMs } from './values.js';
+import { ValueType, readFileTimeMs, u32le } from './values.js';
 
 export interface EvtxWarning {
   kind: 'header' | 'chunk' | 'record';
@@ -169,8 +169,8 @@ function hex(n: number): string {
 
 /** A u64 as a number when exact (every real record id), else as a bigint; no BigInt per record. */
 function readU64(buf: Buffer, off: number): number | bigint {
-  const hi = buf.readUInt32LE(off + 4);
-  return hi < 0x200000 ? hi * 4294967296 + buf.readUInt32LE(off) : buf.readBigUInt64LE(off);
+  const hi = u32le(buf, off + 4);
+  return hi < 0x200000 ? hi * 4294967296 + u32le(buf, off) : buf.readBigUInt64LE(off);
 }
 
 const ZEROS = Buffer.alloc(CHUNK_SIZE);
@@ -218,14 +218,14 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
   const ctx = new ChunkContext(buf, len);
   let off = CHUNK_HEADER_SIZE;
   while (off + RECORD_HEADER_SIZE <= end) {
-    const magic = buf.readUInt32LE(off);
+    const magic = u32le(buf, off);
     if (magic === 0) break;
     const at = fileOffset + off;
     if (magic !== 0x00002a2a) {
       warn({ kind: 'record', chunk: index, offset: at, reason: 'bad record magic; rest of chunk skipped' });
       break;
     }
-    const size = buf.readUInt32LE(off + 4);
+    const size = u32le(buf, off + 4);
     if (size < MIN_RECORD_SIZE || off + size > len) {
       warn({ kind: 'record', chunk: index, offset: at, reason: `bad record size ${size}; rest of chunk skipped` });
       break;
@@ -233,7 +233,7 @@ export function* readChunk(slot: Slot, index: number, fileOffset: number, warn: 
     const recordId = readU64(buf, off + 8);
     // A torn write leaves the trailing size copy wrong. Records whose copy is merely zeroed still parse
     // (the Rust crate keeps them); one that also carries an id outside the chunk's range is stale slack.
-    if (buf.readUInt32LE(off + size - 4) !== size && (recordId < firstRecordId || recordId > lastRecordId)) {
+    if (u32le(buf, off + size - 4) !== size && (recordId < firstRecordId || recordId > lastRecordId)) {
       warn({ kind: 'record', chunk: index, offset: at, reason: `record ${recordId}: size copy mismatch and id outside chunk range; skipped`, record: 'skipped' });
       off += size;
       continue;

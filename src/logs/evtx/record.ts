@@ -4,7 +4,8 @@
 import { type ChunkContext, type Node, type SubstNode, type TemplateDef, type TemplateInstance, NodeKind } from './binxml.js';
 import { type XElement, type XNode, attrValue, childElement, elementValue, renderRecordXml, resolveRecord } from './resolve.js';
 import { jsonKey, jsonObject, jsonString, jsonValue } from './json.js';
-import { type Scalar, FileTime, ValueType, decodeScalar, fileTimeIso, readFileTimeDate, scalarText } from './values.js';
+import { type Scalar, FileTime, ValueType, decodeScalar, fastIsoMs, fileTimeIso, levelName, writeGuid, readFileTimeDate, readFileTimeMs, scalarText, u32le, utf16Cached, writeFileTimeIso, writeIsoMs, writeSid, writeValueJson } from './values.js';
+import { ByteOut } from './byte-out.js';
 
 export interface EvtxSystem {
   provider: string;
@@ -244,6 +245,171 @@ function systemFromPlan(inst: TemplateInstance, plan: Source[], only?: Set<Field
   return sys;
 }
 
+/** The System plan's source of each field, indexed by Field (worked out once per template). */
+function sourcesByField(def: TemplateDef, plan: Source[]): (Source | undefined)[] {
+  if (def.planByField !== undefined) return def.planByField as (Source | undefined)[];
+  const by: (Source | undefined)[] = [];
+  for (let f = Field.Provider; f <= Field.ThreadId; f++) by.push(undefined);
+  for (const src of plan) by[src.field] = src;
+  def.planByField = by;
+  return by;
+}
+
+/** A field whose substitution index is beyond the instance's values: it keeps its empty value. */
+const SKIP = Symbol('skip');
+
+/** What setField gets for a field on the plan path (SKIP: nothing). */
+function planValue(inst: TemplateInstance, src: Source): unknown {
+  if (src.index < 0) return src.text;
+  if (src.index >= inst.count) return SKIP;
+  return decodeScalar(inst.chunk.buf, inst.type(src.index), inst.start(src.index), inst.end(src.index)) ?? null;
+}
+
+/** [start, end) of a String value without its trailing NULs (as utf16() reads it). */
+function utf16End(buf: Buffer, start: number, end: number): number {
+  if ((end - start) & 1) end--;
+  while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+  return end;
+}
+
+/** `key` and the JSON text of provider / computer / channel (always present, '' when absent). */
+function writeTextField(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  w.ascii(key);
+  if (src === undefined) {
+    w.ascii('""');
+    return;
+  }
+  const i = src.index;
+  if (i >= 0 && i < inst.count && inst.type(i) === ValueType.String) {
+    const buf = inst.chunk.buf;
+    const start = inst.start(i);
+    w.jsonUtf16(buf, start, utf16End(buf, start, inst.end(i)));
+    return;
+  }
+  const v = planValue(inst, src);
+  w.jsonString(v === SKIP ? '' : scalarText(v as Scalar));
+}
+
+/** providerGuid / keywords / userSid: `key` and the value, left out when null or ''. */
+function writeOptionalText(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  if (src === undefined) return;
+  const i = src.index;
+  if (i >= 0 && i < inst.count) {
+    const buf = inst.chunk.buf;
+    const type = inst.type(i);
+    const start = inst.start(i);
+    const end = inst.end(i);
+    if (type === ValueType.Guid && end - start >= 16) {
+      w.ascii(key);
+      w.byte(0x22);
+      writeGuid(w, buf, start);
+      w.byte(0x22);
+      return;
+    }
+    if (type === ValueType.HexInt64 && end - start >= 8) {
+      w.ascii(key);
+      writeValueJson(w, buf, type, start, end);
+      return;
+    }
+    if (type === ValueType.Sid && end - start >= 8) {
+      w.ascii(key);
+      w.byte(0x22);
+      writeSid(w, buf, start, end);
+      w.byte(0x22);
+      return;
+    }
+    if (type === ValueType.String) {
+      const to = utf16End(buf, start, end);
+      if (to === start) return;
+      w.ascii(key);
+      w.jsonUtf16(buf, start, to);
+      return;
+    }
+  }
+  const v = planValue(inst, src);
+  if (v === SKIP || v === null || v === '') return;
+  w.ascii(key);
+  w.jsonString(scalarText(v as Scalar));
+}
+
+/** toInt of a field's value on the plan path (undefined: none). */
+function planInt(inst: TemplateInstance, src: Source | undefined): number | undefined {
+  if (src === undefined) return undefined;
+  const i = src.index;
+  if (i >= 0 && i < inst.count) {
+    const buf = inst.chunk.buf;
+    const start = inst.start(i);
+    const size = inst.end(i) - start;
+    switch (inst.type(i)) {
+      case ValueType.UInt8:
+        if (size >= 1) return buf[start];
+        break;
+      case ValueType.UInt16:
+        if (size >= 2) return buf[start] | (buf[start + 1] << 8);
+        break;
+      case ValueType.UInt32:
+        if (size >= 4) return u32le(buf, start);
+        break;
+    }
+  }
+  const v = planValue(inst, src);
+  return v === SKIP ? undefined : toInt(v);
+}
+
+/** Optional numeric field (task, opcode, processId, threadId): `key` and the number, or nothing. */
+function writeOptionalInt(w: ByteOut, inst: TemplateInstance, src: Source | undefined, key: string): void {
+  const v = planInt(inst, src);
+  if (v === undefined) return;
+  w.ascii(key);
+  w.num(v);
+}
+
+/** What `evtx stats` counts of a record: System/Level, Provider Name and TimeCreated in ms (NaN: none). */
+export interface StatsOf {
+  level: number;
+  provider: string;
+  timeMs: number;
+}
+
+/**
+ * statsFields' level, provider and TimeCreated, read from the plan into `out` (no System object,
+ * no Date per record). The record's plan applies (planApplies), as for systemFromPlan.
+ */
+function statsFromPlan(inst: TemplateInstance, plan: Source[], out: StatsOf): void {
+  out.level = 0;
+  out.provider = '';
+  out.timeMs = NaN;
+  const buf = inst.chunk.buf;
+  const count = inst.count;
+  for (const src of plan) {
+    const field = src.field;
+    if (field !== Field.Provider && field !== Field.Level && field !== Field.TimeCreated) continue;
+    let v: unknown = src.text;
+    if (src.index >= 0) {
+      if (src.index >= count) continue;
+      const type = inst.type(src.index);
+      const start = inst.start(src.index);
+      const end = inst.end(src.index);
+      if (field === Field.TimeCreated && type === ValueType.FileTime && end - start >= 8) {
+        const ms = readFileTimeMs(buf, start);
+        out.timeMs = Math.abs(ms) <= 8.64e15 ? ms : NaN; // as new Date(ms).getTime()
+        continue;
+      }
+      if (field === Field.Provider && type === ValueType.String) {
+        out.provider = utf16Cached(buf, start, end);
+        continue;
+      }
+      v = decodeScalar(buf, type, start, end) ?? null;
+    }
+    if (field === Field.Provider) out.provider = scalarText(v as Scalar);
+    else if (field === Field.Level) out.level = toInt(v) ?? 0;
+    else {
+      const t = toDate(v)?.getTime();
+      out.timeMs = t === undefined ? NaN : t;
+    }
+  }
+}
+
 export function rootEvent(nodes: XNode[]): XElement | undefined {
   for (const n of nodes) if (n.t === 'e' && n.name === 'Event') return n;
   for (const n of nodes) if (n.t === 'e') return n;
@@ -333,10 +499,14 @@ interface DataPlanEntry {
   key: string;
   /** `"key":` for direct JSON rendering. */
   jsonKey: string;
+  /** jsonKey's bytes. */
+  keyBytes: Uint8Array;
   text: string;
   index: number;
   /** Optional substitution: a NULL value drops the entry, as it drops the element from the XML. */
   optional: boolean;
+  /** A Data element without Name: keyed Data[i] by its place among those present (key: its place in the template). */
+  unnamed: boolean;
 }
 
 /**
@@ -345,12 +515,22 @@ interface DataPlanEntry {
  * layout: Event = System + %n). null when the generic tree is needed (UserData, mixed content).
  */
 type DataPlan = EntriesPlan | { entries: null; nested: number } | null;
-type EntriesPlan = { entries: DataPlanEntry[]; nested: -1; /** An object lists array-index keys ("0", "1") first. */ indexKeys: boolean };
+type EntriesPlan = {
+  entries: DataPlanEntry[];
+  nested: -1;
+  /** An object lists array-index keys ("0", "1") first. */
+  indexKeys: boolean;
+  /** A name is used twice: its values are collected into an array (only writeDataGrouped does this). */
+  repeated: boolean;
+  /** A name Object.prototype has ("constructor"): the generic path's `in` test sees it as repeated. */
+  protoKeys: boolean;
+};
 
-function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): DataPlanEntry[] | null {
+function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefined): { entries: DataPlanEntry[]; repeated: boolean } | null {
   const entries: DataPlanEntry[] = [];
   const keys = new Set<string>();
   let unnamed = 0;
+  let repeated = false;
   for (const c of eventData?.children ?? []) {
     if (c.k !== NodeKind.Element) return null;
     const nameNodes = attrNodes(c, 'Name');
@@ -358,15 +538,30 @@ function eventDataEntries(eventData: (Node & { k: NodeKind.Element }) | undefine
     if (nameNodes === undefined) key = c.name === 'Data' ? `Data[${unnamed++}]` : c.name;
     else if (nameNodes.length === 1 && nameNodes[0].k === NodeKind.Text) key = nameNodes[0].s;
     else return null;
-    // Repeated names (array-valued Data) are collected into arrays by the generic path.
-    if (keys.has(key)) return null;
+    // Repeated names (array-valued Data) are collected into arrays (the generic path, writeDataGrouped).
+    if (keys.has(key)) repeated = true;
     keys.add(key);
     const src = sourceOf(Field.Provider, c.children);
     if (!src || c.children.some((n) => n.k === NodeKind.Element)) return null;
     const only = c.children.length === 1 ? c.children[0] : undefined;
-    entries.push({ key, jsonKey: jsonKey(key), text: src.text, index: src.index, optional: only?.k === NodeKind.Subst && only.optional });
+    const k = jsonKey(key);
+    entries.push({
+      key,
+      jsonKey: k,
+      keyBytes: Buffer.from(k, 'utf8'),
+      unnamed: nameNodes === undefined && c.name === 'Data',
+      text: src.text,
+      index: src.index,
+      optional: only?.k === NodeKind.Subst && only.optional,
+    });
   }
-  return entries;
+  return { entries, repeated };
+}
+
+function entriesPlan(found: { entries: DataPlanEntry[]; repeated: boolean } | null): EntriesPlan | null {
+  if (!found) return null;
+  const { entries, repeated } = found;
+  return { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)), repeated, protoKeys: entries.some((e) => !e.unnamed && e.key in Object.prototype) };
 }
 
 function dataPlan(def: TemplateDef): DataPlan {
@@ -374,15 +569,13 @@ function dataPlan(def: TemplateDef): DataPlan {
   let plan: DataPlan = null;
   const root = def.nodes.length === 1 && def.nodes[0].k === NodeKind.Element ? def.nodes[0] : undefined;
   if (root?.name === 'EventData') {
-    const entries = eventDataEntries(root);
-    plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
+    plan = entriesPlan(eventDataEntries(root));
   } else if (root?.name === 'Event' && !findElement(root.children, 'UserData')) {
     const substs = root.children.filter((n) => n.k === NodeKind.Subst);
     const others = root.children.filter((n) => n.k !== NodeKind.Subst && n.k !== NodeKind.Element);
     const eventData = findElement(root.children, 'EventData');
     if (others.length === 0 && substs.length === 0) {
-      const entries = eventDataEntries(eventData);
-      plan = entries && { entries, nested: -1, indexKeys: entries.some((e) => ARRAY_INDEX.test(e.key)) };
+      plan = entriesPlan(eventDataEntries(eventData));
     } else if (others.length === 0 && substs.length === 1 && !eventData) {
       plan = { entries: null, nested: (substs[0] as SubstNode).index };
     }
@@ -429,6 +622,7 @@ function dataFromInstance(inst: TemplateInstance): Record<string, unknown> | nul
   if (found === null) return null;
   const data: Record<string, unknown> = {};
   if (found === 'none') return data;
+  if (found.plan.repeated) return null;
   for (const e of found.plan.entries) {
     const v = entryValue(found.inst, e);
     if (v === NEEDS_TREE) return null;
@@ -445,7 +639,7 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
   const found = dataEntriesOf(inst, 0);
   if (found === null) return null;
   if (found === 'none') return '{}';
-  if (found.plan.indexKeys) return null; // the object's key order differs from the template's
+  if (found.plan.indexKeys || found.plan.repeated) return null; // the object's key order differs from the template's
   let out = '{';
   for (const e of found.plan.entries) {
     const v = entryJson(found.inst, e);
@@ -454,6 +648,148 @@ function dataJsonFromInstance(inst: TemplateInstance): string | null {
     out += `${out.length === 1 ? '' : ','}${e.jsonKey}${v}`;
   }
   return `${out}}`;
+}
+
+/**
+ * dataJsonFromInstance written as bytes: false (with whatever was written) where it would be null.
+ * Values of the common types go from the chunk to the output bytes without a JS string.
+ */
+function writeDataJsonFromInstance(w: ByteOut, inst: TemplateInstance): boolean {
+  const found = dataEntriesOf(inst, 0);
+  if (found === null) return false;
+  if (found === 'none') {
+    w.ascii('{}');
+    return true;
+  }
+  if (found.plan.indexKeys) return false;
+  const at = found.inst;
+  if (found.plan.repeated) return writeDataGrouped(w, at, found.plan);
+  const buf = at.chunk.buf;
+  const count = at.count;
+  const mark = w.pos;
+  let first = true;
+  w.byte(0x7b);
+  for (const e of found.plan.entries) {
+    const i = e.index;
+    if (i >= 0 && i < count) {
+      const type = at.type(i);
+      if (type === ValueType.BinXml) return false;
+      if (type & ValueType.ArrayFlag) {
+        w.pos = mark;
+        return writeDataGrouped(w, at, found.plan);
+      }
+      if (type === ValueType.Null && e.optional) continue;
+      if (!first) w.byte(0x2c);
+      first = false;
+      w.bytes(e.keyBytes, 0, e.keyBytes.length);
+      if (type === ValueType.Null) w.ascii('""');
+      else if (!writeValueJson(w, buf, type, at.start(i), at.end(i))) w.add(entryJson(at, e) as string);
+      continue;
+    }
+    if (!first) w.byte(0x2c);
+    first = false;
+    w.bytes(e.keyBytes, 0, e.keyBytes.length);
+    if (i < 0) w.jsonString(e.text);
+    else w.ascii('""');
+  }
+  w.byte(0x7d);
+  return true;
+}
+
+/** writeDataGrouped's values, written before their keys are grouped. */
+let side: ByteOut | undefined;
+
+/**
+ * What the generic path (extractData) gives for EventData whose names repeat or whose values are
+ * string arrays (classic events' Data of many items): unnamed Data numbered as they appear, an array
+ * substitution one value per item, a repeated name's values collected into a JSON array. false
+ * (nothing written) for what it does not cover: nested BinXml, other arrays, float values.
+ */
+function writeDataGrouped(w: ByteOut, inst: TemplateInstance, plan: EntriesPlan): boolean {
+  if (plan.protoKeys) return false;
+  const v = (side ??= new ByteOut(Buffer.allocUnsafeSlow(4096)));
+  v.pos = 0;
+  const keys: string[] = [];
+  /** Per key, start and end of each of its values in v. */
+  const ranges: number[][] = [];
+  const byKey = new Map<string, number>();
+  let unnamed = 0;
+  const put = (e: DataPlanEntry, from: number) => {
+    const k = e.unnamed ? jsonKey(`Data[${unnamed++}]`) : e.jsonKey;
+    let at = byKey.get(k);
+    if (at === undefined) {
+      byKey.set(k, (at = keys.length));
+      keys.push(k);
+      ranges.push([]);
+    }
+    ranges[at].push(from, v.pos);
+  };
+  const buf = inst.chunk.buf;
+  const count = inst.count;
+  for (const e of plan.entries) {
+    const i = e.index;
+    const from = v.pos;
+    if (i < 0) v.jsonString(e.text);
+    else if (i >= count) v.ascii('""');
+    else {
+      const type = inst.type(i);
+      const start = inst.start(i);
+      const end = inst.end(i);
+      if (type === ValueType.BinXml) return false;
+      if (type === ValueType.Null) {
+        if (e.optional) continue; // the element is left out
+        v.ascii('""');
+      } else if (type & ValueType.ArrayFlag) {
+        if ((type & 0x7f) !== ValueType.String) return false;
+        // NUL-separated UTF-16 strings (as decodeArray splits them), one element per item.
+        let s = start;
+        let items = 0;
+        for (let p = start; p + 1 < end; p += 2) {
+          if (buf[p] === 0 && buf[p + 1] === 0) {
+            const at = v.pos;
+            v.jsonUtf16(buf, s, p);
+            put(e, at);
+            items++;
+            s = p + 2;
+          }
+        }
+        if (s + 1 < end) {
+          const at = v.pos;
+          v.jsonUtf16(buf, s, end - ((end - s) & 1));
+          put(e, at);
+          items++;
+        }
+        if (items === 0) {
+          v.ascii('""');
+          put(e, from);
+        }
+        continue;
+      } else if (!writeValueJson(v, buf, type, start, end)) {
+        // Non-finite floats differ inside a JSON array (null): left to the generic path.
+        if (type === ValueType.Real32 || type === ValueType.Real64) return false;
+        v.add(entryJson(inst, e) as string);
+      }
+    }
+    put(e, from);
+  }
+  w.byte(0x7b);
+  for (let k = 0; k < keys.length; k++) {
+    if (k > 0) w.byte(0x2c);
+    w.add(keys[k]);
+    const r = ranges[k];
+    if (r.length === 2) w.copyFrom(v.buf, r[0], r[1]);
+    else {
+      w.byte(0x5b);
+      for (let j = 0; j < r.length; j += 2) {
+        if (j > 0) w.byte(0x2c);
+        w.copyFrom(v.buf, r[j], r[j + 1]);
+      }
+      w.byte(0x5d);
+    }
+  }
+  w.byte(0x7d);
+  if (v.buf.length > 1 << 20) side = undefined; // a crafted record's large values are not kept
+  return true;
 }
 
 /**
@@ -486,6 +822,11 @@ function singleInstance(nodes: Node[]): TemplateInstance | undefined {
 
 const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,7})?Z$/;
 
+function writeId(w: ByteOut, id: bigint | number): void {
+  if (typeof id === 'bigint') w.ascii(`"${id}"`);
+  else w.num(id);
+}
+
 export class EvtxRecordImpl {
   /** Carved from chunk slack by readEvtx(..., { recover: true }), not one of the log's records. */
   recovered = false;
@@ -508,6 +849,11 @@ export class EvtxRecordImpl {
     if (!(only && plan && planApplies(only, plan))) this.systemCache = systemFromTree(rootEvent(this.resolved()));
   }
 
+  /** The bytes of the record's chunk (timeCreatedAt's offset is into these). */
+  get chunkBuf(): Buffer {
+    return this.chunk.buf;
+  }
+
   get system(): EvtxSystem {
     if (this.systemCache === undefined) {
       const only = singleInstance(this.nodes)!;
@@ -524,6 +870,88 @@ export class EvtxRecordImpl {
     if (this.systemCache !== undefined) return this.systemCache;
     const only = singleInstance(this.nodes)!;
     return systemFromPlan(only, systemPlan(only.def)!, STATS_FIELDS)!;
+  }
+
+  /**
+   * The start of renderJsonLine's text, from `{"recordId":` to threadId, written from the System
+   * substitution values (no System object, strings or Date); false (nothing written) when this
+   * record's System fields were decoded already or come from the element tree.
+   */
+  writeJsonHead(w: ByteOut): boolean {
+    if (this.systemCache !== undefined) return false;
+    const inst = singleInstance(this.nodes)!;
+    const def = inst.def;
+    const by = sourcesByField(def, systemPlan(def)!);
+    const buf = inst.chunk.buf;
+    w.ascii('{"recordId":');
+    const idSrc = by[Field.EventRecordId];
+    let id: number | bigint | undefined;
+    if (idSrc !== undefined && idSrc.index >= 0 && idSrc.index < inst.count && inst.type(idSrc.index) === ValueType.UInt64 && inst.end(idSrc.index) - inst.start(idSrc.index) >= 8 && u32le(buf, inst.start(idSrc.index) + 4) < 0x200000) {
+      const at = inst.start(idSrc.index);
+      id = u32le(buf, at + 4) * 4294967296 + u32le(buf, at);
+    } else if (idSrc !== undefined) {
+      const v = planValue(inst, idSrc);
+      id = v === SKIP ? undefined : toRecordId(v);
+    }
+    writeId(w, id ?? this.headerRecordId);
+    w.ascii(',"headerRecordId":');
+    writeId(w, this.headerRecordId);
+    w.ascii(',"timeCreated":');
+    const t = by[Field.TimeCreated];
+    const ti = t === undefined ? -1 : t.index;
+    if (ti >= 0 && ti < inst.count && inst.type(ti) === ValueType.FileTime && inst.end(ti) - inst.start(ti) >= 8) {
+      const at = inst.start(ti);
+      if (Math.abs(readFileTimeMs(buf, at)) <= 8.64e15) {
+        w.byte(0x22);
+        writeFileTimeIso(w, u32le(buf, at + 4), u32le(buf, at));
+        w.byte(0x22);
+      } else w.ascii('null');
+    } else {
+      // Text or other types: as timeCreatedText and renderJsonLine do it.
+      const created = this.timeCreatedText();
+      const ms = this.system.timeCreated?.getTime();
+      w.ascii(created !== undefined ? `"${created}"` : ms !== undefined && Math.abs(ms) <= 8.64e15 ? `"${fastIsoMs(ms)}"` : 'null');
+    }
+    w.ascii(',"writtenTime":');
+    const ms = this.writtenMs;
+    if (Math.abs(ms) <= 8.64e15) {
+      w.byte(0x22);
+      writeIsoMs(w, ms);
+      w.byte(0x22);
+    } else w.ascii('null');
+    writeTextField(w, inst, by[Field.Provider], ',"provider":');
+    writeOptionalText(w, inst, by[Field.ProviderGuid], ',"providerGuid":');
+    w.ascii(',"eventId":');
+    w.num(planInt(inst, by[Field.EventId]) ?? 0);
+    const level = planInt(inst, by[Field.Level]) ?? 0;
+    w.ascii(',"level":');
+    w.num(level);
+    w.ascii(',"levelName":"');
+    w.ascii(levelName(level));
+    w.byte(0x22);
+    writeOptionalInt(w, inst, by[Field.Task], ',"task":');
+    writeOptionalInt(w, inst, by[Field.Opcode], ',"opcode":');
+    writeOptionalText(w, inst, by[Field.Keywords], ',"keywords":');
+    writeTextField(w, inst, by[Field.Computer], ',"computer":');
+    writeTextField(w, inst, by[Field.Channel], ',"channel":');
+    writeOptionalText(w, inst, by[Field.UserSid], ',"userSid":');
+    writeOptionalInt(w, inst, by[Field.ProcessId], ',"processId":');
+    writeOptionalInt(w, inst, by[Field.ThreadId], ',"threadId":');
+    return true;
+  }
+
+  /** statsFields() into `out`, without the System object and Date when the fast path applies. */
+  statsInto(out: StatsOf): void {
+    if (this.systemCache === undefined) {
+      const only = singleInstance(this.nodes)!;
+      statsFromPlan(only, systemPlan(only.def)!, out);
+      return;
+    }
+    const s = this.systemCache;
+    out.level = s.level;
+    out.provider = s.provider;
+    const t = s.timeCreated?.getTime();
+    out.timeMs = t === undefined ? NaN : t;
   }
 
   /** System/EventRecordID, or the header's number for a record without one. */
@@ -598,6 +1026,39 @@ export class EvtxRecordImpl {
       }
     }
     return jsonObject(this.data);
+  }
+
+  /** dataJson() written as UTF-8 bytes. */
+  writeDataJson(w: ByteOut): void {
+    if (!this.dataCache) {
+      const only = singleInstance(this.nodes);
+      if (only) {
+        const mark = w.pos;
+        try {
+          if (writeDataJsonFromInstance(w, only)) return;
+        } catch {
+          // the object path below reports the same damage as an empty object
+        }
+        w.pos = mark;
+      }
+    }
+    w.add(jsonObject(this.data));
+  }
+
+  /**
+   * Chunk offset of the FILETIME timeCreatedText() renders from the substitution values (its fast
+   * path), or -1 when it needs the other path.
+   */
+  timeCreatedAt(): number {
+    const t = this.system.timeCreated?.getTime();
+    if (t === undefined || !(Math.abs(t) <= 8.64e15)) return -1;
+    const only = singleInstance(this.nodes);
+    const plan = only ? systemPlan(only.def) : null;
+    if (only && plan) {
+      const at = timeSlot(plan);
+      if (at >= 0 && at < only.count && only.type(at) === ValueType.FileTime && only.end(at) - only.start(at) >= 8) return only.start(at);
+    }
+    return -1;
   }
 
   xml(): string {

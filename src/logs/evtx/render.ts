@@ -4,20 +4,10 @@
 import type { EvtxRecord } from './index.js';
 import { EvtxRecordImpl } from './record.js';
 import { jsonObject, jsonString } from './json.js';
-import { fastIsoMs } from './values.js';
+import { fastIsoMs, levelName, writeFileTimeIso, writeIsoMs } from './values.js';
+import type { ByteOut } from './byte-out.js';
 
-export const LEVEL_NAMES: Record<number, string> = {
-  0: 'LogAlways',
-  1: 'Critical',
-  2: 'Error',
-  3: 'Warning',
-  4: 'Information',
-  5: 'Verbose',
-};
-
-export function levelName(level: number): string {
-  return LEVEL_NAMES[level] ?? `Level${level}`;
-}
+export { LEVEL_NAMES, levelName } from './values.js';
 
 /**
  * One JSON object per line: recordId (System/EventRecordID), headerRecordId (the record header's
@@ -44,6 +34,95 @@ export function renderJsonLine(r: EvtxRecord): string {
   // Records of this reader render their data straight from the chunk bytes, without the object.
   if (r.recovered) out += ',"recovered":true';
   return `${out},"data":${r instanceof EvtxRecordImpl ? r.dataJson() : jsonObject(r.data)}}`;
+}
+
+/**
+ * renderJsonLine(r) and a newline, written as UTF-8 bytes: the same bytes, with no string per value
+ * for this reader's records (others are rendered as text and encoded).
+ */
+export function writeJsonLine(w: ByteOut, r: EvtxRecord): void {
+  if (!(r instanceof EvtxRecordImpl)) {
+    w.add(`${renderJsonLine(r)}\n`);
+    return;
+  }
+  if (!r.writeJsonHead(w)) writeHeadFromSystem(w, r);
+  if (r.recovered) w.ascii(',"recovered":true');
+  w.ascii(',"data":');
+  r.writeDataJson(w);
+  w.ascii('}\n');
+}
+
+/** writeJsonHead from the System object (records decoded from the element tree, or already asked). */
+function writeHeadFromSystem(w: ByteOut, r: EvtxRecordImpl): void {
+  const s = r.system;
+  w.ascii('{"recordId":');
+  writeId(w, r.recordId);
+  w.ascii(',"headerRecordId":');
+  writeId(w, r.headerRecordId);
+  w.ascii(',"timeCreated":');
+  const at = r.timeCreatedAt();
+  if (at >= 0) {
+    const buf = r.chunkBuf;
+    w.byte(0x22);
+    writeFileTimeIso(w, buf.readUInt32LE(at + 4), buf.readUInt32LE(at));
+    w.byte(0x22);
+  } else {
+    const created = r.timeCreatedText();
+    w.ascii(created !== undefined ? `"${created}"` : isoOrNull(s.timeCreated));
+  }
+  w.ascii(',"writtenTime":');
+  const ms = r.writtenMs;
+  if (Math.abs(ms) <= 8.64e15) {
+    w.byte(0x22);
+    writeIsoMs(w, ms);
+    w.byte(0x22);
+  } else w.ascii('null');
+  w.ascii(',"provider":');
+  w.jsonString(s.provider);
+  if (s.providerGuid !== undefined) {
+    w.ascii(',"providerGuid":');
+    w.jsonString(s.providerGuid);
+  }
+  w.ascii(',"eventId":');
+  w.num(s.eventId);
+  w.ascii(',"level":');
+  w.num(s.level);
+  w.ascii(',"levelName":"');
+  w.ascii(levelName(s.level));
+  w.byte(0x22);
+  if (s.task !== undefined) {
+    w.ascii(',"task":');
+    w.num(s.task);
+  }
+  if (s.opcode !== undefined) {
+    w.ascii(',"opcode":');
+    w.num(s.opcode);
+  }
+  if (s.keywords !== undefined) {
+    w.ascii(',"keywords":');
+    w.jsonString(s.keywords);
+  }
+  w.ascii(',"computer":');
+  w.jsonString(s.computer);
+  w.ascii(',"channel":');
+  w.jsonString(s.channel);
+  if (s.userSid !== undefined) {
+    w.ascii(',"userSid":');
+    w.jsonString(s.userSid);
+  }
+  if (s.processId !== undefined) {
+    w.ascii(',"processId":');
+    w.num(s.processId);
+  }
+  if (s.threadId !== undefined) {
+    w.ascii(',"threadId":');
+    w.num(s.threadId);
+  }
+}
+
+function writeId(w: ByteOut, id: bigint | number): void {
+  if (typeof id === 'bigint') w.ascii(`"${id}"`);
+  else w.num(id);
 }
 
 function idJson(id: bigint | number): string {

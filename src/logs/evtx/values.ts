@@ -1,5 +1,8 @@
-// Decoding of BinXml substitution values (MS-EVEN6 2.2.12 value types) into JS values and XML text.
+// Decoding of BinXml substitution values (MS-EVEN6 2.2.12 value types) into JS values and XML text,
+// and the JSON of the common ones written as bytes (writeValueJson).
 // Every reader is bounds-checked against the given end: values come from untrusted sizes.
+
+import type { ByteOut } from './byte-out.js';
 
 export enum ValueType {
   Null = 0x00,
@@ -28,6 +31,32 @@ export enum ValueType {
   BinXml = 0x21,
   EvtXml = 0x23,
   ArrayFlag = 0x80,
+}
+
+/**
+ * Little-endian u32 / u16 at o, for offsets the caller has checked against the chunk's length
+ * (Buffer's readers check again, which showed in profiles).
+ */
+export function u32le(buf: Buffer, o: number): number {
+  return (buf[o] | (buf[o + 1] << 8) | (buf[o + 2] << 16)) + buf[o + 3] * 0x1000000;
+}
+
+export function u16le(buf: Buffer, o: number): number {
+  return buf[o] | (buf[o + 1] << 8);
+}
+
+export const LEVEL_NAMES: Record<number, string> = {
+  0: 'LogAlways',
+  1: 'Critical',
+  2: 'Error',
+  3: 'Warning',
+  4: 'Information',
+  5: 'Verbose',
+};
+
+/** The name of a System/Level number (Level7 for one without a name). */
+export function levelName(level: number): string {
+  return LEVEL_NAMES[level] ?? `Level${level}`;
 }
 
 /** A FILETIME kept at full 100 ns precision; renders like the Windows XML export. */
@@ -71,7 +100,7 @@ function fileTimeMs(hi: number, lo: number): number {
 
 /** Milliseconds since 1970 of the FILETIME at off. */
 export function readFileTimeMs(buf: Buffer, off: number): number {
-  return fileTimeMs(buf.readUInt32LE(off + 4), buf.readUInt32LE(off));
+  return fileTimeMs(u32le(buf, off + 4), u32le(buf, off));
 }
 
 export function readFileTimeDate(buf: Buffer, off: number): Date {
@@ -100,6 +129,19 @@ const isoSeconds = new Float64Array(ISO_SLOTS).fill(NaN);
 const isoTexts: string[] = new Array<string>(ISO_SLOTS).fill('');
 let isoMinute = NaN;
 let isoMinutePrefix = '';
+/** The same texts as bytes (ASCII, at most ISO_BYTES each), for the JSON byte writer. */
+const ISO_BYTES = 32;
+const isoSlab = new Uint8Array(ISO_SLOTS * ISO_BYTES);
+
+/** Writes the "YYYY-MM-DDTHH:MM:SS" of a second (as isoSecondPrefix); false when it has none. */
+function writeIsoSecond(w: ByteOut, sec: number): boolean {
+  const slot = sec & (ISO_SLOTS - 1);
+  if (isoSeconds[slot] !== sec && isoSecondPrefix(sec) === undefined) return false;
+  const text = isoTexts[slot];
+  if (text.length > ISO_BYTES) w.ascii(text);
+  else w.bytes(isoSlab, slot * ISO_BYTES, text.length);
+  return true;
+}
 
 /**
  * "YYYY-MM-DDTHH:MM:SS" of a second since 1970. Date.toISOString() is a slow runtime call and
@@ -120,12 +162,36 @@ function isoSecondPrefix(sec: number): string | undefined {
   const text = `${isoMinutePrefix}${s < 10 ? '0' : ''}${s}`;
   isoSeconds[slot] = sec;
   isoTexts[slot] = text;
+  if (text.length <= ISO_BYTES) for (let i = 0; i < text.length; i++) isoSlab[slot * ISO_BYTES + i] = text.charCodeAt(i);
   return text;
 }
 
 /** Date.toISOString() with the per-minute prefix cache. */
 export function fastIso(d: Date): string {
   return fastIsoMs(d.getTime());
+}
+
+/** fileTimeIso(hi, lo) written as bytes. */
+export function writeFileTimeIso(w: ByteOut, hi: number, lo: number): void {
+  const rest = hi * 7296 + lo;
+  const ms = hi * 429496 + Math.floor(rest / 10000) - EPOCH_MS;
+  const sec = Math.floor(ms / 1000);
+  if (!writeIsoSecond(w, sec)) {
+    w.ascii(String((BigInt(hi) << 32n) | BigInt(lo)));
+    return;
+  }
+  w.byte(0x2e);
+  w.padded((ms - sec * 1000) * 10000 + (rest % 10000), 7);
+  w.byte(0x5a);
+}
+
+/** fastIsoMs(ms) written as bytes. */
+export function writeIsoMs(w: ByteOut, ms: number): void {
+  const sec = Math.floor(ms / 1000);
+  if (!writeIsoSecond(w, sec)) w.ascii('undefined'); // as `${undefined}` in fastIsoMs
+  w.byte(0x2e);
+  w.padded(ms - sec * 1000, 3);
+  w.byte(0x5a);
 }
 
 /** fastIso of milliseconds since 1970 (finite, within Date's range). */
@@ -185,6 +251,19 @@ export function hexUpper(buf: Buffer, start: number, end: number): string {
 const GUID_SLOTS = 256;
 const guidWords = new Float64Array(GUID_SLOTS * 4).fill(-1);
 const guidText: string[] = new Array<string>(GUID_SLOTS).fill('');
+const guidSlab = new Uint8Array(GUID_SLOTS * 38); // the same texts as bytes ({8-4-4-4-12}: 38)
+
+/** guidString(buf, off) written as bytes. */
+export function writeGuid(w: ByteOut, buf: Buffer, off: number): void {
+  const a = u32le(buf, off);
+  const b = u32le(buf, off + 4);
+  const c = u32le(buf, off + 8);
+  const d = u32le(buf, off + 12);
+  const slot = (a ^ b ^ c ^ d ^ (a >>> 16)) & (GUID_SLOTS - 1);
+  const at = slot * 4;
+  if (!(guidWords[at] === a && guidWords[at + 1] === b && guidWords[at + 2] === c && guidWords[at + 3] === d)) guidString(buf, off);
+  w.bytes(guidSlab, slot * 38, 38);
+}
 
 export function guidString(buf: Buffer, off: number): string {
   const a = buf.readUInt32LE(off);
@@ -207,6 +286,7 @@ export function guidString(buf: Buffer, off: number): string {
   guidWords[w + 2] = c;
   guidWords[w + 3] = d;
   guidText[slot] = g;
+  for (let i = 0; i < 38; i++) guidSlab[slot * 38 + i] = g.charCodeAt(i);
   return g;
 }
 
@@ -225,11 +305,55 @@ export function sidString(buf: Buffer, off: number, end: number): string {
   return s;
 }
 
+/** sidString written as bytes. */
+export function writeSid(w: ByteOut, buf: Buffer, off: number, end: number): void {
+  if (end - off < 8) return;
+  w.ascii('S-');
+  w.uint(buf[off]);
+  w.byte(0x2d);
+  w.uint(buf.readUIntBE(off + 2, 6));
+  const count = buf[off + 1];
+  for (let i = 0; i < count; i++) {
+    const p = off + 8 + 4 * i;
+    if (p + 4 > end) break;
+    w.byte(0x2d);
+    w.uint(buf.readUInt32LE(p));
+  }
+}
+
 /** UTF-16LE text without the trailing NULs writers often include in the value size. */
 export function utf16(buf: Buffer, start: number, end: number): string {
   if ((end - start) & 1) end--;
   while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
   return end > start ? ucs2(buf, start, end) : '';
+}
+
+// Short texts that repeat from record to record (provider names): comparing the bytes with the
+// last text decoded in the same slot costs less than decoding, and the Map lookups of `evtx stats`
+// then hash a string they have seen before.
+const TEXT_SLOTS = 32;
+const MAX_CACHED_BYTES = 128;
+const textBytes: Uint8Array[] = Array.from({ length: TEXT_SLOTS }, () => new Uint8Array(0));
+const textStrings: string[] = new Array<string>(TEXT_SLOTS).fill('');
+
+/** utf16(buf, start, end), the same string object as last time when the bytes are. */
+export function utf16Cached(buf: Buffer, start: number, end: number): string {
+  if ((end - start) & 1) end--;
+  while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > MAX_CACHED_BYTES) return ucs2(buf, start, end);
+  const slot = (n ^ buf[start] ^ (buf[end - 2] << 2) ^ (buf[start + (n >> 1)] << 4)) & (TEXT_SLOTS - 1);
+  const cached = textBytes[slot];
+  if (cached.length === n) {
+    let i = 0;
+    while (i < n && cached[i] === buf[start + i]) i++;
+    if (i === n) return textStrings[slot];
+  }
+  const text = ucs2(buf, start, end);
+  textBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
+  textStrings[slot] = text;
+  return text;
 }
 
 function ansi(buf: Buffer, start: number, end: number): string {
@@ -426,6 +550,88 @@ export function decodeArray(buf: Buffer, type: number, start: number, end: numbe
     if (v !== undefined) out.push(v);
   }
   return out;
+}
+
+/**
+ * The JSON of decodeScalar's value of `type` at [start, end) as the data object holds it (strings
+ * escaped, FILETIMEs as ISO text, 64-bit integers beyond 2^53 as strings), written as bytes: the
+ * UTF-8 of jsonValue(v), or of `"v"` for the other text types. false (nothing written) for the
+ * types left to the string path, and for bytes too short for their type.
+ */
+export function writeValueJson(w: ByteOut, buf: Buffer, type: number, start: number, end: number): boolean {
+  const size = end - start;
+  switch (type) {
+    case ValueType.String: {
+      if (size & 1) end--;
+      while (end > start && buf[end - 1] === 0 && buf[end - 2] === 0) end -= 2;
+      w.jsonUtf16(buf, start, end);
+      return true;
+    }
+    case ValueType.UInt8:
+      if (size < 1) return false;
+      w.uint(buf[start]);
+      return true;
+    case ValueType.UInt16:
+      if (size < 2) return false;
+      w.uint(u16le(buf, start));
+      return true;
+    case ValueType.UInt32:
+      if (size < 4) return false;
+      w.uint(u32le(buf, start));
+      return true;
+    case ValueType.Int32:
+      if (size < 4) return false;
+      w.num(buf.readInt32LE(start));
+      return true;
+    case ValueType.UInt64: {
+      if (size < 8) return false;
+      const hi = u32le(buf, start + 4);
+      if (hi >= 0x200000) return false; // beyond 2^53: a quoted string, left to the string path
+      w.uint(hi * 4294967296 + u32le(buf, start));
+      return true;
+    }
+    case ValueType.HexInt64:
+      if (size < 8) return false;
+      w.ascii('"0x');
+      w.hex8(u32le(buf, start + 4));
+      w.hex8(u32le(buf, start));
+      w.byte(0x22);
+      return true;
+    case ValueType.HexInt32:
+      if (size < 4) return false;
+      w.ascii('"0x');
+      w.hex8(u32le(buf, start));
+      w.byte(0x22);
+      return true;
+    case ValueType.FileTime:
+      if (size < 8) return false;
+      w.byte(0x22);
+      writeFileTimeIso(w, u32le(buf, start + 4), u32le(buf, start));
+      w.byte(0x22);
+      return true;
+    case ValueType.Guid:
+      if (size < 16) return false;
+      w.byte(0x22);
+      writeGuid(w, buf, start);
+      w.byte(0x22);
+      return true;
+    case ValueType.Sid:
+      w.byte(0x22);
+      writeSid(w, buf, start, end);
+      w.byte(0x22);
+      return true;
+    case ValueType.Binary:
+      w.byte(0x22);
+      w.hexUpper(buf, start, end);
+      w.byte(0x22);
+      return true;
+    case ValueType.Bool:
+      if (size < 1) return false;
+      w.ascii((size >= 4 ? u32le(buf, start) !== 0 : buf[start] !== 0) ? 'true' : 'false');
+      return true;
+    default:
+      return false;
+  }
 }
 
 /** Text of a scalar as it appears in rendered XML. */
