@@ -5,7 +5,7 @@
 import { ConfigError } from '../errors.js';
 import { nearestWord } from '../farm/did-you-mean.js';
 import { wildcardMatch as matchWildcard } from '../farm/glob.js';
-import type { PdhCounter } from '../logs/perfmon.js';
+import { parsePdhCounterPath, type PdhCounter } from '../logs/perfmon.js';
 import type { PerfThreshold } from './timeline-model.js';
 
 const MIN = 60_000;
@@ -238,15 +238,10 @@ interface PatternParts {
 
 /** A counter pattern's object, instance and counter (as a counter path is split), or undefined when it is not one. */
 export function parseCounterPattern(pattern: string): PatternParts | undefined {
-  if (pattern.length > MAX_COUNTER_PATTERN || !pattern.startsWith('\\') || pattern.startsWith('\\\\')) return undefined;
-  const last = pattern.lastIndexOf('\\');
-  if (last <= 0) return undefined;
-  const counter = pattern.slice(last + 1);
-  const objectPart = pattern.slice(1, last);
-  if (!counter || !objectPart) return undefined;
-  const open = objectPart.indexOf('(');
-  if (open > 0 && objectPart.endsWith(')')) return { object: objectPart.slice(0, open), instance: objectPart.slice(open + 1, -1), counter };
-  return { object: objectPart, counter };
+  // A pattern names no machine: the thresholds apply to every server's counters.
+  if (pattern.length > MAX_COUNTER_PATTERN || pattern.startsWith('\\\\')) return undefined;
+  const c = parsePdhCounterPath(pattern);
+  return c && { object: c.object, instance: c.instance, counter: c.counter };
 }
 
 /**
