@@ -185,7 +185,8 @@ export function registerIncidentCommands(program: Command, app: App): void {
       await saveMapping(io, outgoing, opts, app.cwd, 'incident-prefill');
       if (result.priority.veryHighNeeds.length) io.info(`Very High not taken: needs ${result.priority.veryHighNeeds.join('; ')}`);
       if (result.missing.length) throw new MissingAnswersError(result.missing.map((m) => ({ flag: m.flag, prompt: m.prompt })));
-      if (result.servers.some((s) => !s.reachable)) app.report(ExitCode.partial);
+      // Partial: a server not reached, or logs of a reached one that could not be listed or read.
+      if (result.servers.some((s) => !s.reachable) || result.unread.length) app.report(ExitCode.partial);
     }),
     [
       'clk-support incident prefill --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z',
@@ -263,7 +264,7 @@ export function registerIncidentCommands(program: Command, app: App): void {
         throw err;
       }
       const t = result.timeline;
-      spinner.succeed(`${t.users.total} user(s) affected, first error ${t.firstOccurrence?.time ?? 'none'}, ${t.marks.length} mark(s), ${t.series.length} series`);
+      spinner.succeed(`${plural(t.users.total, 'user')} affected, first error ${t.firstOccurrence?.time ?? 'none'}, ${plural(t.marks.length, 'mark')}, ${t.series.length} series`);
       for (const w of t.warnings) io.warn(w);
       // Filtered before rendering (text, JSON and page alike), so that widths say nothing about real names.
       outgoing.users(result.users);
@@ -276,7 +277,8 @@ export function registerIncidentCommands(program: Command, app: App): void {
       if (json) io.json(shown);
       else io.out(renderTimelineText(shown));
       await saveMapping(io, outgoing, opts, app.cwd, 'incident-timeline');
-      if (t.servers.some((s) => !s.reachable)) app.report(ExitCode.partial);
+      // Partial: a server not reached, or logs of a reached one that could not be listed or read.
+      if (t.servers.some((s) => !s.reachable) || result.unread.length) app.report(ExitCode.partial);
     }),
     [
       'clk-support incident timeline --from 2025-06-03T08:00:00Z --to 2025-06-03T12:00:00Z',

@@ -42,6 +42,8 @@ export interface ServerPerfScan {
   none?: string;
   /** The folder could not be listed (permission, I/O): could not look. */
   dirError?: string;
+  /** The folder itself could not be listed (not only some entries skipped): what was found is partial. */
+  dirUnread?: boolean;
   files: PerfFileResult[];
   /** .blg files seen (carried by collect, not analysed). */
   blg: string[];
@@ -86,6 +88,7 @@ export async function scanServerPerf(t: Transport, server: ServerConfig, thresho
     }
     if (opts.signal?.aborted) throw err;
     scan.dirError = `${dir}: ${errorMessage(err)}`;
+    scan.dirUnread = true;
     return scan;
   }
   const skipped: string[] = [];
@@ -98,6 +101,7 @@ export async function scanServerPerf(t: Transport, server: ServerConfig, thresho
   } catch (err) {
     if (opts.signal?.aborted) throw err;
     scan.dirError = `${dir}: ${errorMessage(err)}`;
+    scan.dirUnread = true;
     return scan;
   }
   if (skipped.length) scan.dirError = `folders not listed: ${skipped.slice(0, 5).join(', ')}`;

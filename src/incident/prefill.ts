@@ -7,7 +7,7 @@ import type { Transport } from '../farm/transports/transport.js';
 import type { TimeWindow } from '../logs/window.js';
 import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
 import type { ChangeEvent, ChangeKind } from './events.js';
-import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerProbeFacts, type ServerScan } from './server-logs.js';
+import { effectiveClockOffset, farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type LogWarn, type ServerProbeFacts, type ServerScan } from './server-logs.js';
 import { missingAnswers, questionsFor, type Environment, type IncidentAnswers, type Question } from './questions.js';
 import { suggestPriority, type PrioritySuggestion } from './priority.js';
 import { plural } from '../format.js';
@@ -82,6 +82,8 @@ export interface IncidentPrefill {
   /** Required answers still missing (flag names). */
   missing: { id: string; flag: string; prompt: string }[];
   warnings: string[];
+  /** Logs of reached servers that could not be listed or read (also in the warnings): the facts are partial (exit 3). */
+  unread: string[];
 }
 
 export interface PrefillPerfServer {
@@ -125,7 +127,11 @@ export function majorityVersion(byVersion: Record<string, string[]>): string | u
 
 export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise<IncidentPrefill> {
   const warnings: string[] = [];
-  const warn = (m: string) => warnings.push(m);
+  const unread: string[] = [];
+  const warn: LogWarn = (m, isUnread) => {
+    warnings.push(m);
+    if (isUnread) unread.push(m);
+  };
   const now = opts.now ?? new Date();
   const fromMs = opts.window.from.getTime();
   const toMs = opts.window.to.getTime();
@@ -158,8 +164,8 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
           scans.set(s.name, await scanServerLogs(farmLogSource(t, s), offset, { fromMs, toMs, changesFromMs, tokens, patternSources, parallel: opts.parallel, signal: opts.signal, warn }));
           // Performance Monitor CSVs: the findings inside the window, after the clock correction.
           const perf = await scanServerPerf(t, s, thresholds, { window: opts.window, shiftMs: offset, signal: opts.signal });
-          if (perf.dirError) warn(`${s.name}: perfmon logs: ${perf.dirError}`);
-          for (const f of perf.files) if (f.unreadable) warn(`${s.name}: ${f.path}: ${f.problem}`);
+          if (perf.dirError) warn(`${s.name}: perfmon logs: ${perf.dirError}`, perf.dirUnread);
+          for (const f of perf.files) if (f.unreadable) warn(`${s.name}: ${f.path}: ${f.problem}`, true);
           perfScans.set(s.name, perf);
         }),
       ),
@@ -292,6 +298,7 @@ export async function prefillIncident(farm: Farm, opts: PrefillOptions): Promise
     answers,
     missing,
     warnings,
+    unread,
   };
 }
 export { renderIncidentText, renderIncidentMarkdown } from './render.js';

@@ -28,18 +28,24 @@ export interface LogFile {
   hostPath?: string;
 }
 
+/**
+ * How the scans say what they met. `unread` marks a log that exists but could not be listed or read
+ * (permissions, a broken session): what is built from the rest is then a partial result (exit 3).
+ */
+export type LogWarn = (message: string, unread?: boolean) => void;
+
 /** A server's logs, by kind, as streams: what the incident scans need and nothing else. */
 export interface ServerLogSource {
   readonly server: string;
   /** Minutes east of UTC that Tracer lines without a zone are written in (logs.tracerUtcOffset). */
   readonly tracerUtcOffsetMinutes: number;
-  tracerFiles(warn: (m: string) => void, signal?: AbortSignal): Promise<LogFile[]>;
+  tracerFiles(warn: LogWarn, signal?: AbortSignal): Promise<LogFile[]>;
   /** Event log channels with a file and those without; undefined when the server keeps none (not Windows). */
   eventLogs(signal?: AbortSignal): Promise<{ files: { channel: string; file: LogFile }[]; missing: string[] } | undefined>;
   /** Performance Monitor logs (.csv and .blg). */
-  perfmonFiles(warn: (m: string) => void, signal?: AbortSignal): Promise<LogFile[]>;
+  perfmonFiles(warn: LogWarn, signal?: AbortSignal): Promise<LogFile[]>;
   /** ClickSoftware files and configuration with their times; undefined when the source cannot tell (a bundle). */
-  clickSoftwareFiles(warn: (m: string) => void, signal?: AbortSignal): Promise<LogFile[] | undefined>;
+  clickSoftwareFiles(warn: LogWarn, signal?: AbortSignal): Promise<LogFile[] | undefined>;
   read(f: LogFile, signal?: AbortSignal): AsyncIterable<Buffer>;
   /** The first bytes of a file (for guessing its day/month order). */
   head(f: LogFile, bytes: number): Promise<Buffer>;
@@ -47,7 +53,7 @@ export interface ServerLogSource {
 
 /** The logs of a server reached through its transport, where the farm file says they are. */
 export function farmLogSource(t: Transport, server: ServerConfig): ServerLogSource {
-  const list = async (patterns: readonly string[], warn: (m: string) => void, what: string, signal?: AbortSignal, maxResults?: number): Promise<LogFile[]> => {
+  const list = async (patterns: readonly string[], warn: LogWarn, what: string, signal?: AbortSignal, maxResults?: number): Promise<LogFile[]> => {
     const seen = new Set<string>();
     const out: LogFile[] = [];
     for (const pattern of patterns) {
@@ -59,7 +65,7 @@ export function farmLogSource(t: Transport, server: ServerConfig): ServerLogSour
         }
       } catch (err) {
         if (signal?.aborted) throw err;
-        warn(`${server.name}: ${what}${pattern} could not be listed: ${errorMessage(err)}`);
+        warn(`${server.name}: ${what}${pattern} could not be listed: ${errorMessage(err)}`, true);
       }
     }
     return out;
@@ -120,7 +126,7 @@ export interface ServerScanOptions {
   serviceStates?: boolean;
   parallel?: boolean;
   signal?: AbortSignal;
-  warn: (m: string) => void;
+  warn: LogWarn;
 }
 
 /** Tracer error lines, event log errors and changes, and modified ClickSoftware files of one server. */
@@ -163,7 +169,7 @@ export async function scanServerLogs(src: ServerLogSource, clockOffsetMs: number
     }
   } catch (err) {
     if (o.signal?.aborted) throw err;
-    o.warn(`${src.server}: event logs could not be read: ${errorMessage(err)}`);
+    o.warn(`${src.server}: event logs could not be read: ${errorMessage(err)}`, true);
   }
   const changedFiles: ServerScan['changedFiles'] = [];
   for (const f of (await src.clickSoftwareFiles(o.warn, o.signal)) ?? []) {

@@ -14,7 +14,7 @@ import { plural } from '../format.js';
 import { bucketing, bucketOf, type Bucketing } from './buckets.js';
 import type { ChangeKind } from './events.js';
 import { compileUserPatterns, DEFAULT_ERROR_TOKENS, DEFAULT_USER_PATTERNS } from './tracer-errors.js';
-import { farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type ServerLogSource, type ServerProbeFacts, type ServerScan } from './server-logs.js';
+import { farmLogSource, firstErrorOf, probeFacts, reachServers, scanServerLogs, type LogWarn, type ServerLogSource, type ServerProbeFacts, type ServerScan } from './server-logs.js';
 import { PerfAnalyzer } from './perf-findings.js';
 import { MAX_SERVER_FINDINGS } from './perf-scan.js';
 import { effectiveThresholds } from './perf-thresholds.js';
@@ -91,6 +91,8 @@ export interface TimelineResult {
   timeline: Timeline;
   /** The affected users' names (not in the timeline, which counts them): for --anonymize to replace wherever they appear. */
   users: string[];
+  /** Logs of reached servers that could not be listed or read (also in the warnings): a partial timeline. */
+  unread: string[];
 }
 
 interface CounterAcc {
@@ -157,7 +159,12 @@ const MARK_KIND: Record<ChangeKind, TimelineMarkKind> = {
 
 export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult> {
   const warnings: string[] = [...(o.warnings ?? [])];
-  const warn = (m: string) => warnings.push(m);
+  // Logs that exist but could not be listed or read: the timeline is then partial (exit 3).
+  const unread: string[] = [];
+  const warn: LogWarn = (m, isUnread) => {
+    warnings.push(m);
+    if (isUnread) unread.push(m);
+  };
   const fromMs = o.window.from.getTime();
   const toMs = o.window.to.getTime();
   const b = bucketing(fromMs, toMs);
@@ -212,7 +219,7 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
       const first = await samples.next().catch((err: unknown) => {
         if (err instanceof NotPdhCsvError) warn(`${x.name}: ${f.path}: ${err.message}`);
         else if (o.signal?.aborted) throw err;
-        else warn(`${x.name}: ${f.path} could not be read: ${errorMessage(err)}`);
+        else warn(`${x.name}: ${f.path} could not be read: ${errorMessage(err)}`, true);
         return undefined;
       });
       if (!first || first.done) continue;
@@ -224,7 +231,7 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
         await onPerfSamples(x.name, info.counters, corrected());
       } catch (err) {
         if (o.signal?.aborted) throw err;
-        warn(`${x.name}: ${f.path} could not be read to the end: ${errorMessage(err)}`);
+        warn(`${x.name}: ${f.path} could not be read to the end: ${errorMessage(err)}`, true);
       }
       if (info.badRows) warn(`${x.name}: ${f.path}: ${plural(info.badRows, 'row')} without a readable time skipped`);
       if (info.headerCut) warn(`${x.name}: ${f.path}: the header line is too long; counters past the cut are not read`);
@@ -338,6 +345,7 @@ export async function buildTimeline(o: TimelineOptions): Promise<TimelineResult>
       warnings,
     },
     users: [...allUsers].sort(),
+    unread,
   };
 }
 

@@ -76,7 +76,7 @@ export async function scanTracerFiles(
   read: (f: TracerFile, signal?: AbortSignal) => AsyncIterable<Buffer>,
   files: readonly TracerFile[],
   spec: TracerScanSpec,
-  o: { signal?: AbortSignal; warn: (m: string) => void; parallel?: boolean },
+  o: { signal?: AbortSignal; warn: (m: string, unread?: boolean) => void; parallel?: boolean },
 ): Promise<ErrorTally> {
   const total = new ErrorTally(spec.bucketing);
   const n = workerCount(files, o.parallel);
@@ -94,7 +94,7 @@ export async function scanTracerFiles(
         total.merge(await scan(f));
       } catch (err) {
         if (o.signal?.aborted) throw o.signal.reason ?? err;
-        o.warn(`${server}: ${f.path} could not be read: ${errorMessage(err)}`);
+        o.warn(`${server}: ${f.path} could not be read: ${errorMessage(err)}`, true);
       }
     }
   };

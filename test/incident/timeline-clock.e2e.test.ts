@@ -3,7 +3,7 @@
 // on time and from one two minutes ahead must land two minutes apart on the timeline, and the
 // correction applied must be shown.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { copyDemoFarm, runCli } from '../support/cli.js';
@@ -24,6 +24,7 @@ describe.skipIf(Boolean(reason))('incident timeline on a live server whose clock
   let demo: Awaited<ReturnType<typeof copyDemoFarm>>;
   let json: any;
   let code: number;
+  let brokenFarm: string;
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'clk-timeline-clock-'));
@@ -41,8 +42,8 @@ describe.skipIf(Boolean(reason))('incident timeline on a live server whose clock
     );
     const serverSide = join(scratch, 'server-side');
     await standIn(scratch, 'server-side', `case "$SSH_ORIGINAL_COMMAND" in
-  date*) s=$(date -u +%s); echo "$((s + SKEW)).000000000" ;;
-  internal-sftp|sftp) exec /usr/lib/openssh/sftp-server ;;
+  date*) set -- $(date -u '+%s %N'); echo "$(($1 + SKEW)).$2" ;;
+  internal-sftp|sftp) [ -n "$NO_SFTP" ] && exit 1; exec /usr/lib/openssh/sftp-server ;;
   *) exec sh -c "$SSH_ORIGINAL_COMMAND" ;;
 esac`);
     const onTime = join(scratch, 'id_on');
@@ -65,6 +66,15 @@ esac`);
         logs: { tracerGlobs: [`${logs}/*.log`], eventLogChannels: [] },
       }));
     });
+    // A third login whose SFTP is refused: reached (exec works), its logs cannot be listed.
+    const broken = join(scratch, 'id_broken');
+    const pubBroken = await generateKey(broken, 'broken');
+    await appendFile(join(sshd.dir, 'authorized_keys'), `command="SKEW=0 NO_SFTP=1 ${serverSide}" ${pubBroken}\n`);
+    brokenFarm = join(scratch, 'broken-farm.json');
+    await writeFile(brokenFarm, await readFile(demo.farmFile, 'utf8'));
+    await editFarm(brokenFarm, (raw) => {
+      raw.servers = [{ ...raw.servers[0], name: 'BROKEN', transport: { ...raw.servers[0].transport, identityFile: broken } }];
+    });
     const r = await runCli(['--farm', demo.farmFile, '--json', 'incident', 'timeline', '--from', FROM, '--to', TO]);
     code = r.exitCode;
     json = JSON.parse(r.stdout);
@@ -82,7 +92,7 @@ esac`);
     const on = json.servers.find((s: any) => s.name === 'ONTIME');
     const ahead = json.servers.find((s: any) => s.name === 'AHEAD');
     expect(on.clockCorrectionMs).toBe(0);
-    // `date` answers whole seconds: the offset is SKEW minus up to a second, plus the round trip.
+    // SKEW, give or take the round trip.
     expect(ahead.clockOffsetMs).toBeGreaterThan((SKEW_S - 2) * 1000);
     expect(ahead.clockOffsetMs).toBeLessThan((SKEW_S + 2) * 1000);
     expect(ahead.clockCorrectionMs).toBe(ahead.clockOffsetMs);
@@ -97,5 +107,23 @@ esac`);
     // The first occurrence is the corrected one: AHEAD's line, 10:00:30 by its clock, ~09:58:30 in UTC.
     expect(json.firstOccurrence.server).toBe('AHEAD');
     expect(Math.abs(Date.parse(json.firstOccurrence.time) - Date.parse('2025-06-03T09:58:30Z'))).toBeLessThan(2000);
+  });
+
+  it('is a partial result (exit 3) when a reached server’s logs cannot be listed, timeline and prefill alike', async () => {
+    const t = await runCli(['--farm', brokenFarm, '--json', 'incident', 'timeline', '--from', FROM, '--to', TO]);
+    expect(t.exitCode, t.stderr).toBe(3);
+    const tj = JSON.parse(t.stdout);
+    expect(tj.servers[0]).toMatchObject({ name: 'BROKEN', reachable: true });
+    expect(tj.warnings.join('\n')).toMatch(/BROKEN: Tracer logs .* could not be listed/);
+    const answers = join(scratch, 'answers.json');
+    await writeFile(answers, JSON.stringify({
+      shortDescription: 'SQL timeouts', steps: 'move a task', systemDown: 'no', processes: 'dispatching', usersAffected: 'dispatchers',
+      workaround: 'none', deadlines: 'none', financialImpact: 'unknown', gettingWorse: 'no',
+    }));
+    const p = await runCli(['--farm', brokenFarm, '--no-input', '--json', 'incident', 'prefill', '--from', FROM, '--to', TO, '--answers', answers]);
+    expect(p.exitCode, p.stderr).toBe(3);
+    const pj = JSON.parse(p.stdout);
+    expect(pj.missing).toEqual([]);
+    expect(pj.unread.join('\n')).toMatch(/BROKEN: Tracer logs .* could not be listed/);
   });
 });
