@@ -7,6 +7,7 @@
 import { ZipReader, type ZipDirectoryEntry } from '../bundle/zip-read.js';
 import { NOT_A_BUNDLE_CODES, NotABundleError, VERIFY_LIMITS, verifyBundle } from '../bundle/verify.js';
 import { FailedError } from '../errors.js';
+import { plural } from '../format.js';
 import { parseUtcOffset } from '../logs/timestamps.js';
 import { effectiveClockOffset, type LogFile, type ServerLogSource } from '../incident/server-logs.js';
 import type { TimelineServerInput } from '../incident/timeline.js';
@@ -49,7 +50,7 @@ export async function openBundleLogs(path: string, signal?: AbortSignal): Promis
     const notBundle = verified.problems.find((p) => NOT_A_BUNDLE_CODES.has(p.code));
     if (notBundle) throw new NotABundleError(path, notBundle.problem);
     const shown = verified.problems.slice(0, 3).map((p) => `${p.path}: ${p.problem}`).join('; ');
-    throw new FailedError(`${path} does not verify (${verified.problems.length + verified.problemsOmitted} problem(s): ${shown}): it is not read`, {
+    throw new FailedError(`${path} does not verify (${plural(verified.problems.length + verified.problemsOmitted, 'problem')}: ${shown}): it is not read`, {
       hint: `see clk-support bundle verify ${path}`,
     });
   }

@@ -1,6 +1,7 @@
 // The timeline as text: the servers and their clock corrections, one row per bucket (errors and
 // users per server, the key counters), then the marks, the first occurrence and the findings.
 // A plain function of the (already redacted) data: the same numbers as the JSON.
+import { plural } from '../format.js';
 import type { Timeline, TimelineSeries } from './timeline-model.js';
 
 /** Counters shown in the table (one column per server each, when present). */
@@ -26,7 +27,7 @@ function table(rows: string[][]): string[] {
 export function renderTimelineText(t: Timeline): string {
   const out: string[] = [];
   out.push(`Incident timeline: ${t.farm.name} (${t.farm.systemId}, ${t.farm.environment})`);
-  out.push(`Window: ${t.window.from} .. ${t.window.to} UTC, ${t.buckets.length} bucket(s) of ${t.bucketMs / 60_000} min; source: ${t.source.kind} ${t.source.path}`);
+  out.push(`Window: ${t.window.from} .. ${t.window.to} UTC, ${plural(t.buckets.length, 'bucket')} of ${t.bucketMs / 60_000} min; source: ${t.source.kind} ${t.source.path}`);
   out.push('');
   out.push('Servers:');
   for (const s of t.servers) {
